@@ -1,0 +1,84 @@
+#pragma once
+// BatchNorm statistics for sub-batch BN and precise BN, over plain contiguous arrays so that any
+// framework can call them on its own buffers.
+//
+// Layout: a sub-batch BN with k splits and C channels keeps its running statistics split-major,
+// statistic[j * C + c] for split j and channel c (the channel order of viewing (N, C, ...) as
+// (N / k, k * C, ...)); split j holds the samples i with i % k == j.
+
+#include <cstddef>
+#include <iterator>
+#include <type_traits>
+
+namespace multigrid {
+
+/// Pools k splits' running (mean, unbiased variance) into one channel-wise (mean, variance): the mean
+/// of the means, and the mean of the variances plus the variance of the means. With equal split
+/// sizes and biased (population) variances this is exactly the statistic of the concatenated batch.
+/// `split_means` and `split_variances` hold splits * channels values; the outputs hold channels.
+template <class In, class Out>
+void pool_split_statistics(const In* split_means, const In* split_variances, std::size_t splits,
+                           std::size_t channels, Out* mean, Out* variance) {
+  static_assert(std::is_convertible_v<In, double> && std::is_convertible_v<double, Out>,
+                "statistics must convert to and from double");
+  if (splits == 0) return;
+  const double inverse = 1.0 / static_cast<double>(splits);
+  for (std::size_t c = 0; c < channels; ++c) {
+    double mean_sum = 0;
+    double variance_sum = 0;
+    for (std::size_t j = 0; j < splits; ++j) {
+      mean_sum += static_cast<double>(split_means[j * channels + c]);
+      variance_sum += static_cast<double>(split_variances[j * channels + c]);
+    }
+    const double pooled_mean = mean_sum * inverse;
+    double spread = 0;
+    for (std::size_t j = 0; j < splits; ++j) {
+      const double deviation = static_cast<double>(split_means[j * channels + c]) - pooled_mean;
+      spread += deviation * deviation;
+    }
+    mean[c] = static_cast<Out>(pooled_mean);
+    variance[c] = static_cast<Out>(variance_sum * inverse + spread * inverse);
+  }
+}
+
+/// The same over containers with contiguous storage (std::vector, std::array, spans).
+template <class InRange, class OutRange>
+void pool_split_statistics(const InRange& split_means, const InRange& split_variances,
+                           std::size_t splits, OutRange& mean, OutRange& variance) {
+  const std::size_t channels = std::size(mean);
+  pool_split_statistics(std::data(split_means), std::data(split_variances), splits, channels,
+                        std::data(mean), std::data(variance));
+}
+
+/// Copies one channel-wise statistic into every split: what loading a plain BN into a k-split
+/// sub-batch BN does. `split_statistic` holds splits * channels values.
+template <class In, class Out>
+void tile_statistics(const In* statistic, std::size_t channels, std::size_t splits,
+                     Out* split_statistic) {
+  for (std::size_t j = 0; j < splits; ++j) {
+    for (std::size_t c = 0; c < channels; ++c) {
+      split_statistic[j * channels + c] = static_cast<Out>(statistic[c]);
+    }
+  }
+}
+
+/// Folds one more batch's statistic into an equal-weight running average over `batches_so_far`
+/// earlier batches: average += (value - average) / (batches_so_far + 1). This is what precise BN
+/// computes (its momentum 1 / (n + 1) at batch n), without keeping the batches.
+template <class In, class Out>
+void accumulate_equal_weight(const In* value, std::size_t size, std::size_t batches_so_far,
+                             Out* average) {
+  const double weight = 1.0 / static_cast<double>(batches_so_far + 1);
+  for (std::size_t i = 0; i < size; ++i) {
+    const double current = static_cast<double>(average[i]);
+    average[i] = static_cast<Out>(current + (static_cast<double>(value[i]) - current) * weight);
+  }
+}
+
+/// The momentum a framework's BN update `running = (1 - m) * running + m * batch` needs at batch
+/// `batches_so_far` for the running statistic to become the equal-weight average.
+constexpr double equal_weight_momentum(std::size_t batches_so_far) noexcept {
+  return 1.0 / static_cast<double>(batches_so_far + 1);
+}
+
+}  // namespace multigrid

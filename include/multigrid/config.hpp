@@ -1,0 +1,95 @@
+#pragma once
+// The configuration the schedule is computed from. Field names follow PySlowFast's config keys
+// (slowfast/config/defaults.py), and so do the defaults, so a reader can map each field to the YAML
+// key named in its comment.
+
+#include <array>
+#include <cmath>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace multigrid {
+
+/// SOLVER.LR_POLICY. The first three are PySlowFast's; cosine_batch_scaled is ours: PySlowFast's
+/// cosine ignores the long cycle's batch factor, which breaks the linear scaling rule that the
+/// stepwise policy follows.
+enum class lr_policy { cosine, cosine_batch_scaled, steps, steps_with_relative_lrs };
+
+constexpr std::string_view lr_policy_name(lr_policy policy) noexcept {
+  switch (policy) {
+    case lr_policy::cosine: return "cosine";
+    case lr_policy::cosine_batch_scaled: return "cosine_batch_scaled";
+    case lr_policy::steps: return "steps";
+    case lr_policy::steps_with_relative_lrs: return "steps_with_relative_lrs";
+  }
+  return "unknown";
+}
+
+constexpr std::optional<lr_policy> parse_lr_policy(std::string_view name) noexcept {
+  for (auto policy : {lr_policy::cosine, lr_policy::cosine_batch_scaled, lr_policy::steps,
+                      lr_policy::steps_with_relative_lrs}) {
+    if (lr_policy_name(policy) == name) return policy;
+  }
+  return std::nullopt;
+}
+
+/// One entry of MULTIGRID.LONG_CYCLE_FACTORS: frames and crop relative to the base shape.
+struct long_cycle_factor {
+  double temporal = 1.0;
+  double spatial = 1.0;
+};
+
+/// DATA.*
+struct data_settings {
+  int num_frames = 8;                                 ///< DATA.NUM_FRAMES (T0)
+  int sampling_rate = 8;                              ///< DATA.SAMPLING_RATE (tau)
+  int train_crop_size = 224;                          ///< DATA.TRAIN_CROP_SIZE (S0)
+  std::array<int, 2> train_jitter_scales{256, 320};   ///< DATA.TRAIN_JITTER_SCALES
+};
+
+/// SOLVER.*
+struct solver_settings {
+  double base_lr = 0.1;                               ///< SOLVER.BASE_LR
+  lr_policy policy = lr_policy::cosine;               ///< SOLVER.LR_POLICY
+  std::vector<int> steps;                             ///< SOLVER.STEPS, epochs, first is 0
+  std::vector<double> lrs;                            ///< SOLVER.LRS, relative to BASE_LR
+  int max_epoch = 300;                                ///< SOLVER.MAX_EPOCH
+  double gamma = 0.1;                                 ///< SOLVER.GAMMA
+  double warmup_epochs = 0.0;                         ///< SOLVER.WARMUP_EPOCHS
+  double warmup_start_lr = 0.01;                      ///< SOLVER.WARMUP_START_LR
+  double cosine_end_lr = 0.0;                         ///< SOLVER.COSINE_END_LR
+  bool cosine_after_warmup = false;                   ///< SOLVER.COSINE_AFTER_WARMUP
+};
+
+/// MULTIGRID.*
+struct multigrid_settings {
+  bool long_cycle = false;                            ///< MULTIGRID.LONG_CYCLE
+  bool short_cycle = false;                           ///< MULTIGRID.SHORT_CYCLE
+  double epoch_factor = 1.5;                          ///< MULTIGRID.EPOCH_FACTOR
+  std::vector<long_cycle_factor> long_cycle_factors{  ///< MULTIGRID.LONG_CYCLE_FACTORS
+      {0.25, std::sqrt(0.5)}, {0.5, std::sqrt(0.5)}, {0.5, 1.0}, {1.0, 1.0}};
+  std::array<double, 2> short_cycle_factors{0.5, std::sqrt(0.5)};  ///< MULTIGRID.SHORT_CYCLE_FACTORS
+  int bn_base_size = 8;                               ///< MULTIGRID.BN_BASE_SIZE
+  int default_s = 0;  ///< MULTIGRID.DEFAULT_S: crop the short-cycle factors refer to; 0 = S0
+  int eval_freq = 3;  ///< MULTIGRID.EVAL_FREQ: evaluations per long-cycle shape
+};
+
+/// Everything the schedule depends on.
+struct config {
+  int num_gpus = 1;     ///< NUM_GPUS: processes; 0 is PySlowFast's CPU mode, one process
+  int batch_size = 64;  ///< TRAIN.BATCH_SIZE: global mini-batch at the base shape (B0)
+  data_settings data;
+  solver_settings solver;
+  multigrid_settings multigrid;
+
+  /// Number of processes that share the global batch.
+  int devices() const noexcept { return num_gpus > 0 ? num_gpus : 1; }
+  /// The crop the short-cycle factors and the jitter scaling refer to.
+  int reference_crop() const noexcept {
+    return multigrid.default_s > 0 ? multigrid.default_s : data.train_crop_size;
+  }
+  bool uses_multigrid() const noexcept { return multigrid.long_cycle || multigrid.short_cycle; }
+};
+
+}  // namespace multigrid

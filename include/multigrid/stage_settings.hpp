@@ -1,0 +1,88 @@
+#pragma once
+// What a trainer applies for one stage of the schedule: batches, shape, crops and jitter of the
+// short cycle, the temporal stride range and the BatchNorm mode. Everything that is derived from a
+// stage is derived here, once.
+
+#include <array>
+
+#include "multigrid/batch_norm_mode.hpp"
+#include "multigrid/config.hpp"
+#include "multigrid/epoch_schedule.hpp"
+#include "multigrid/rounding.hpp"
+
+namespace multigrid {
+
+/// The shape of one mini-batch: what the loader decodes and the model receives.
+struct clip_shape {
+  int per_gpu_batch = 0;
+  int global_batch = 0;
+  int num_frames = 0;
+  int crop = 0;
+  std::array<int, 2> jitter{0, 0};  ///< short-side scale range, pixels, before the crop
+
+  friend bool operator==(const clip_shape& a, const clip_shape& b) noexcept {
+    return a.per_gpu_batch == b.per_gpu_batch && a.global_batch == b.global_batch &&
+           a.num_frames == b.num_frames && a.crop == b.crop && a.jitter == b.jitter;
+  }
+  friend bool operator!=(const clip_shape& a, const clip_shape& b) noexcept { return !(a == b); }
+};
+
+struct stage_settings {
+  clip_shape base;                    ///< the stage's long-cycle shape (precise BN, validation)
+  std::array<int, 2> sampling_rate{};  ///< temporal stride range, inclusive, drawn per clip
+  batch_norm_mode batch_norm;
+  int cycle_length = 1;               ///< 3 with the short cycle on, else 1
+  std::array<clip_shape, 3> cycle{};  ///< shape of batch n is cycle[n % cycle_length]
+};
+
+namespace detail {
+
+/// Smaller crops keep the jittered short side in proportion to the crop (PySlowFast scales the
+/// minimum whenever multigrid is on; the maximum stays).
+inline std::array<int, 2> jitter_for_crop(const config& cfg, int crop) {
+  const auto& scales = cfg.data.train_jitter_scales;
+  if (!cfg.uses_multigrid()) return scales;
+  const int minimum = round_to_int(static_cast<double>(scales[0]) * crop / cfg.reference_crop());
+  return {minimum, scales[1]};
+}
+
+}  // namespace detail
+
+inline stage_settings make_stage_settings(const config& cfg, const schedule_stage& stage) {
+  const int devices = cfg.devices();
+  stage_settings settings;
+  auto& base = settings.base;
+  base.global_batch = cfg.batch_size * stage.batch_factor;
+  base.per_gpu_batch = base.global_batch / devices;
+  base.num_frames = stage.num_frames;
+  base.crop = stage.crop;
+  base.jitter = detail::jitter_for_crop(cfg, stage.crop);
+
+  // Fewer frames span the same time: the stride grows by T0 // T.
+  const int tau = cfg.data.sampling_rate;
+  settings.sampling_rate = {tau, tau * (cfg.data.num_frames / stage.num_frames)};
+  settings.batch_norm =
+      choose_batch_norm(base.per_gpu_batch, cfg.multigrid.bn_base_size, devices);
+
+  if (!cfg.multigrid.short_cycle) {
+    settings.cycle[0] = base;
+    return settings;
+  }
+  settings.cycle_length = 3;
+  for (int m = 0; m < 2; ++m) {
+    // The batch factor is taken from the current long-cycle crop, so that 158-px stages grow their
+    // batch 2x/1x and 224-px stages 4x/2x, keeping B*T*S^2 about constant within the stage.
+    const double short_crop = cfg.multigrid.short_cycle_factors[m] * cfg.reference_crop();
+    const double ratio = stage.crop / short_crop;
+    auto& shape = settings.cycle[m];
+    shape.per_gpu_batch = base.per_gpu_batch * round_to_int(ratio * ratio);
+    shape.global_batch = shape.per_gpu_batch * devices;
+    shape.num_frames = stage.num_frames;
+    shape.crop = round_to_int(short_crop);
+    shape.jitter = detail::jitter_for_crop(cfg, shape.crop);
+  }
+  settings.cycle[2] = base;
+  return settings;
+}
+
+}  // namespace multigrid

@@ -1,0 +1,214 @@
+#include "report/schedule_report.hpp"
+
+#include <multigrid/epoch_schedule.hpp>
+#include <multigrid/learning_rate.hpp>
+#include <multigrid/stage_settings.hpp>
+
+#include <cstdio>
+#include <sstream>
+
+namespace multigrid::reference {
+namespace {
+
+struct described_stage {
+  schedule_stage stage;
+  stage_settings settings;
+};
+
+std::vector<described_stage> describe(const multigrid::config& cfg, const epoch_schedule& schedule) {
+  std::vector<described_stage> stages;
+  for (const auto& stage : schedule.stages) stages.push_back({stage, make_stage_settings(cfg, stage)});
+  return stages;
+}
+
+// The stage that trains `epoch`: the last non-empty one that begins at or before it.
+const described_stage& stage_at(const std::vector<described_stage>& stages, int epoch) {
+  const described_stage* found = &stages.front();
+  for (const auto& stage : stages) {
+    if (!stage.stage.empty() && stage.stage.begin_epoch <= epoch) found = &stage;
+  }
+  return *found;
+}
+
+std::string batch_norm_text(const batch_norm_mode& mode) {
+  switch (mode.type) {
+    case batch_norm_type::plain: return "plain";
+    case batch_norm_type::sub_batch: return "sub-BN x" + std::to_string(mode.splits);
+    case batch_norm_type::synchronized: return "sync-BN x" + std::to_string(mode.sync_devices);
+  }
+  return "?";
+}
+
+std::string format(const char* pattern, double value) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, pattern, value);
+  return buffer;
+}
+
+// Mean clips per iteration over one short cycle (or the one batch without it).
+double mean_batch(const stage_settings& settings) {
+  double total = 0;
+  for (int m = 0; m < settings.cycle_length; ++m) total += settings.cycle[m].global_batch;
+  return total / settings.cycle_length;
+}
+
+}  // namespace
+
+double relative_iterations(const multigrid::config& cfg) {
+  const auto schedule = make_epoch_schedule(cfg);
+  double iterations = 0;
+  for (const auto& stage : describe(cfg, schedule)) {
+    iterations += stage.stage.epochs() / mean_batch(stage.settings);
+  }
+  auto standard = cfg;
+  standard.multigrid.long_cycle = false;
+  standard.multigrid.short_cycle = false;
+  const double standard_iterations = static_cast<double>(standard.solver.max_epoch) / cfg.batch_size;
+  return iterations / standard_iterations;
+}
+
+std::string schedule_table(const multigrid::config& cfg) {
+  const auto schedule = make_epoch_schedule(cfg);
+  const auto stages = describe(cfg, schedule);
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line, "%-5s %-4s %-11s %8s %8s %6s %5s %7s %9s %-12s %-24s\n", "stage",
+                "LR", "epochs", "global B", "per-GPU", "frames", "crop", "stride", "jitter", "BN",
+                "short cycle (B@crop)");
+  out << line;
+  for (std::size_t i = 0; i < stages.size(); ++i) {
+    const auto& [stage, settings] = stages[i];
+    std::string cycle = "-";
+    if (settings.cycle_length == 3) {
+      cycle.clear();
+      for (int m = 0; m < 3; ++m) {
+        if (m > 0) cycle += ' ';
+        cycle += std::to_string(settings.cycle[m].per_gpu_batch) + "@" +
+                 std::to_string(settings.cycle[m].crop);
+      }
+    }
+    const std::string lr_stage = stage.fine_tune ? "FT" : std::to_string(stage.lr_stage);
+    const std::string epochs = std::to_string(stage.begin_epoch) + "-" +
+                               std::to_string(stage.end_epoch) + (stage.empty() ? " (empty)" : "");
+    const std::string stride = std::to_string(settings.sampling_rate[0]) + "-" +
+                               std::to_string(settings.sampling_rate[1]);
+    const std::string jitter = std::to_string(settings.base.jitter[0]) + "-" +
+                               std::to_string(settings.base.jitter[1]);
+    std::snprintf(line, sizeof line, "%-5zu %-4s %-11s %8d %8d %6d %5d %7s %9s %-12s %-24s\n", i,
+                  lr_stage.c_str(), epochs.c_str(), settings.base.global_batch,
+                  settings.base.per_gpu_batch, stage.num_frames, stage.crop, stride.c_str(),
+                  jitter.c_str(), batch_norm_text(settings.batch_norm).c_str(), cycle.c_str());
+    out << line;
+  }
+  out << "\nSTEPS      [";
+  for (std::size_t i = 0; i < schedule.steps.size(); ++i) {
+    out << (i ? ", " : "") << schedule.steps[i];
+  }
+  out << "]\nLRS        [";
+  for (std::size_t i = 0; i < schedule.relative_lrs.size(); ++i) {
+    out << (i ? ", " : "") << format("%g", schedule.relative_lrs[i]);
+  }
+  out << "]\nMAX_EPOCH  " << schedule.max_epoch << "\n";
+  out << "LR_POLICY  " << lr_policy_name(cfg.solver.policy) << ", BASE_LR "
+      << format("%g", cfg.solver.base_lr) << "\n";
+  const double relative = relative_iterations(cfg);
+  out << "iterations " << format("%.3f", relative) << " of the standard schedule's ("
+      << format("%.2f", 1 / relative) << "x fewer) for " << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
+      << "x the epochs\n";
+  return out.str();
+}
+
+nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at) {
+  const auto schedule = make_epoch_schedule(cfg);
+  const auto stages = describe(cfg, schedule);
+  const learning_rate_schedule learning_rate(cfg, schedule);
+
+  nlohmann::ordered_json json;
+  json["max_epoch"] = schedule.max_epoch;
+  json["steps"] = schedule.steps;
+  json["relative_lrs"] = schedule.relative_lrs;
+  auto& stage_list = json["stages"] = nlohmann::ordered_json::array();
+  for (const auto& [stage, settings] : stages) {
+    stage_list.push_back({{"lr_stage", stage.lr_stage},
+                          {"begin_epoch", stage.begin_epoch},
+                          {"end_epoch", stage.end_epoch},
+                          {"batch_factor", stage.batch_factor},
+                          {"num_frames", stage.num_frames},
+                          {"crop", stage.crop}});
+  }
+  auto& epochs = json["epochs"] = nlohmann::ordered_json::array();
+  for (int epoch = 0; epoch < schedule.max_epoch; ++epoch) {
+    const auto& described = stage_at(stages, epoch);
+    const auto& settings = described.settings;
+    const auto index = &described - stages.data();
+    nlohmann::ordered_json short_cycle = nullptr;
+    if (settings.cycle_length == 3) {
+      short_cycle = nlohmann::ordered_json::array();
+      for (const auto& shape : settings.cycle) {
+        short_cycle.push_back({{"per_gpu_batch", shape.per_gpu_batch},
+                               {"global_batch", shape.global_batch},
+                               {"crop", shape.crop},
+                               {"jitter", shape.jitter}});
+      }
+    }
+    epochs.push_back({{"epoch", epoch},
+                      {"stage", index},
+                      {"global_batch", settings.base.global_batch},
+                      {"per_gpu_batch", settings.base.per_gpu_batch},
+                      {"num_frames", settings.base.num_frames},
+                      {"crop", settings.base.crop},
+                      {"jitter", settings.base.jitter},
+                      {"sampling_rate", settings.sampling_rate},
+                      {"bn",
+                       {{"type", std::string(batch_norm_type_name(settings.batch_norm.type))},
+                        {"splits", settings.batch_norm.splits},
+                        {"sync_devices", settings.batch_norm.sync_devices}}},
+                      {"short_cycle", short_cycle},
+                      {"lr", learning_rate.at(epoch)}});
+  }
+  if (!lr_at.empty()) {
+    auto& list = json["lr_at"] = nlohmann::ordered_json::array();
+    for (double epoch : lr_at) list.push_back({{"epoch", epoch}, {"lr", learning_rate.at(epoch)}});
+  }
+  return json;
+}
+
+chart schedule_chart(const multigrid::config& cfg, const std::string& title) {
+  const auto schedule = make_epoch_schedule(cfg);
+  const auto stages = describe(cfg, schedule);
+  const learning_rate_schedule learning_rate(cfg, schedule);
+
+  chart figure;
+  figure.title = title;
+  figure.x_label = "epoch";
+  chart_series batch{"global batch", {}, {}, true, "#1f77b4"};
+  chart_series frames{"frames", {}, {}, true, "#2ca02c"};
+  chart_series crop{"crop", {}, {}, true, "#ff7f0e"};
+  for (const auto& [stage, settings] : stages) {
+    if (stage.empty()) continue;
+    for (int edge : {stage.begin_epoch, stage.end_epoch}) {
+      batch.x.push_back(edge);
+      batch.y.push_back(settings.base.global_batch);
+      frames.x.push_back(edge);
+      frames.y.push_back(stage.num_frames);
+      crop.x.push_back(edge);
+      crop.y.push_back(stage.crop);
+    }
+    if (stage.begin_epoch > 0) figure.x_marks.push_back(stage.begin_epoch);
+  }
+  // Fine enough to show warm-up and cosine shapes, and every step.
+  chart_series lr{"learning rate", {}, {}, false, "#d62728"};
+  const int samples = 2000;
+  for (int i = 0; i <= samples; ++i) {
+    const double epoch = static_cast<double>(schedule.max_epoch) * i / samples;
+    lr.x.push_back(epoch);
+    lr.y.push_back(learning_rate.at(std::min(epoch, schedule.max_epoch - 1e-9)));
+  }
+  figure.panels.push_back({"global batch (clips)", {batch}, false, 120});
+  figure.panels.push_back({"frames", {frames}, false, 100});
+  figure.panels.push_back({"crop (px)", {crop}, false, 100});
+  figure.panels.push_back({"learning rate", {lr}, true, 160});
+  return figure;
+}
+
+}  // namespace multigrid::reference

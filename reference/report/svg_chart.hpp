@@ -1,0 +1,40 @@
+#pragma once
+// Small SVG charts without dependencies: vertically stacked panels sharing one x axis, each with
+// line or step series. The schedule tool plots batch, frames, crop and LR over epochs with it; the
+// trainer's report plots loss and accuracy over time above the schedule.
+
+#include <string>
+#include <vector>
+
+namespace multigrid::reference {
+
+struct chart_series {
+  std::string label;
+  std::vector<double> x;
+  std::vector<double> y;
+  bool step = false;  ///< y holds from x[i] until x[i + 1] (schedules), else straight lines
+  std::string color;  ///< empty: taken from the palette
+};
+
+struct chart_panel {
+  std::string y_label;
+  std::vector<chart_series> series;
+  bool log_y = false;
+  double height = 140;  ///< pixels
+};
+
+struct chart {
+  std::string title;
+  std::string x_label;
+  std::vector<chart_panel> panels;
+  std::vector<double> x_marks;  ///< dashed vertical lines across all panels (stage changes)
+  double width = 900;           ///< pixels
+};
+
+/// The chart as a standalone SVG document.
+std::string render_svg(const chart& figure);
+
+/// Escapes text for use inside SVG/XML.
+std::string escape_xml(const std::string& text);
+
+}  // namespace multigrid::reference

@@ -1,0 +1,55 @@
+#pragma once
+// What every command-line tool shares: reading the PySlowFast-style config with its trailing
+// KEY VALUE overrides, and the exit codes (0 success, 1 failure at run time, 2 bad usage or config).
+
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config_tree.hpp"
+
+namespace multigrid::reference {
+
+constexpr int exit_runtime_error = 1;
+constexpr int exit_usage_error = 2;
+
+/// Thrown for bad command-line usage; tools print it with their usage and exit 2.
+class usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Loads CONFIG (or an empty config when `path` is empty) and applies the overrides.
+inline config_tree load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  auto tree = path.empty() ? config_tree::load_string("", "defaults") : config_tree::load_file(path);
+  tree.apply_overrides(overrides);
+  return tree;
+}
+
+/// Warns about overrides the tool never read: most likely a misspelt key.
+inline void warn_unread_overrides(const config_tree& tree, const char* tool) {
+  for (const auto& key : tree.unread_overrides()) {
+    std::fprintf(stderr, "%s: warning: %s was overridden but is not used by this tool\n", tool,
+                 key.c_str());
+  }
+}
+
+/// Runs a tool's body and maps exceptions to messages and exit codes.
+inline int run_tool(const char* tool, const char* usage, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const usage_error& error) {
+    std::fprintf(stderr, "%s: %s\n%s", tool, error.what(), usage);
+    return exit_usage_error;
+  } catch (const config_error& error) {
+    std::fprintf(stderr, "%s: %s\n", tool, error.what());
+    return exit_usage_error;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "%s: error: %s\n", tool, error.what());
+    return exit_runtime_error;
+  }
+}
+
+}  // namespace multigrid::reference

@@ -1,0 +1,96 @@
+// multigrid-schedule: prints, exports and plots the multigrid schedule of a PySlowFast config.
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/schedule_config.hpp"
+#include "report/atomic_file.hpp"
+#include "report/schedule_report.hpp"
+#include "report/svg_chart.hpp"
+#include "tools/cli_support.hpp"
+
+namespace {
+
+using namespace multigrid::reference;
+
+constexpr const char* usage =
+    "usage: multigrid-schedule CONFIG [--json] [--svg FILE] [--lr-at E1,E2,...] [KEY VALUE]...\n"
+    "  CONFIG             PySlowFast YAML (or JSON) config\n"
+    "  --json             print the schedule as JSON instead of a table\n"
+    "  --svg FILE         also write a plot of batch, frames, crop and LR over epochs\n"
+    "  --lr-at E1,E2,...  with --json: the LR at these fractional epochs\n"
+    "  KEY VALUE          overrides, e.g. SOLVER.MAX_EPOCH 100\n";
+
+std::vector<double> parse_epochs(const std::string& text) {
+  std::vector<double> epochs;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const auto end = text.find(',', begin);
+    const auto item = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    char* stop = nullptr;
+    const double value = std::strtod(item.c_str(), &stop);
+    if (item.empty() || *stop != '\0' || !(value >= 0)) {
+      throw usage_error("--lr-at: `" + item + "` is not a non-negative epoch");
+    }
+    epochs.push_back(value);
+    if (end == std::string::npos) break;
+    begin = end + 1;
+  }
+  return epochs;
+}
+
+int run(int argc, char** argv) {
+  std::string config_path;
+  std::string svg_path;
+  bool json = false;
+  std::vector<double> lr_at;
+  std::vector<std::string> overrides;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else if (arg == "--json") {
+      json = true;
+    } else if (arg == "--svg" || arg == "--lr-at") {
+      if (i + 1 >= argc) throw usage_error(arg + " needs a value");
+      if (arg == "--svg") {
+        svg_path = argv[++i];
+      } else {
+        lr_at = parse_epochs(argv[++i]);
+      }
+    } else if (arg.rfind("--", 0) == 0) {
+      throw usage_error("unknown option " + arg);
+    } else if (config_path.empty()) {
+      config_path = arg;
+    } else {
+      overrides.push_back(arg);
+    }
+  }
+  if (config_path.empty()) throw usage_error("missing CONFIG");
+
+  const auto tree = load_config(config_path, overrides);
+  const auto cfg = read_schedule_config(tree);
+  check_schedule_config(tree, cfg);
+  warn_unread_overrides(tree, "multigrid-schedule");
+
+  if (json) {
+    std::cout << schedule_json(cfg, lr_at).dump(2) << "\n";
+  } else {
+    std::cout << schedule_table(cfg);
+  }
+  if (!svg_path.empty()) {
+    write_file_atomically(svg_path, render_svg(schedule_chart(cfg, config_path)));
+    std::fprintf(stderr, "multigrid-schedule: wrote %s\n", svg_path.c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_tool("multigrid-schedule", usage, [&] { return run(argc, argv); });
+}
