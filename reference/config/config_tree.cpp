@@ -85,16 +85,16 @@ void config_tree::set(const std::string& key, const YAML::Node& value, const std
   section.reset(root_);
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     const YAML::Node& parent = section;
-    YAML::Node child = parent[parts[i]];
+    const YAML::Node child = parent[parts[i]];
     if (!child.IsDefined() || !child.IsMap()) {
       if (child.IsDefined() && !child.IsNull()) {
         throw config_error(origin + ": " + key + ": " + parts[i] + " is a value, not a section");
       }
       section[parts[i]] = YAML::Node(YAML::NodeType::Map);
-      const YAML::Node& updated = section;
-      child.reset(updated[parts[i]]);
     }
-    section.reset(child);
+    YAML::Node next;
+    next.reset(parent[parts[i]]);
+    section.reset(next);
   }
   section[parts.back()] = value;
   override_origins_.emplace_back(key, origin);

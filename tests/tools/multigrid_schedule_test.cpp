@@ -1,0 +1,135 @@
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/run_process.hpp"
+
+using namespace multigrid::testing;
+
+namespace {
+
+const std::string tool = MULTIGRID_SCHEDULE_TOOL;
+const std::string kinetics =
+    std::string(MULTIGRID_SOURCE_DIR) + "/reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml";
+
+process_result schedule(const std::vector<std::string>& arguments) { return run_process(tool, arguments); }
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("The table shows the Kinetics stages, STEPS and MAX_EPOCH") {
+  const auto result = schedule({kinetics});
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.out, "[0, 73, 110, 142, 158, 205, 228, 248, 259, 291, 308, 322, 329, 343]"));
+  CHECK(contains(result.out, "MAX_EPOCH  358"));
+  CHECK(contains(result.out, "128@112 64@158 64@158"));
+  CHECK(contains(result.out, "sub-BN x8"));
+}
+
+TEST_CASE("--json prints the documented structure") {
+  const auto result = schedule({kinetics, "--json", "--lr-at", "0,17,34,343.5"});
+  REQUIRE(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json["max_epoch"] == 358);
+  CHECK(json["steps"].size() == 14);
+  CHECK(json["relative_lrs"][0].get<double>() == doctest::Approx(8));
+  REQUIRE(json["stages"].size() == 13);
+  CHECK(json["stages"][12]["begin_epoch"] == 329);
+  CHECK(json["stages"][12]["lr_stage"] == 3);
+  REQUIRE(json["epochs"].size() == 358);
+  const auto& first = json["epochs"][0];
+  CHECK(first["stage"] == 0);
+  CHECK(first["global_batch"] == 512);
+  CHECK(first["per_gpu_batch"] == 64);
+  CHECK(first["num_frames"] == 8);
+  CHECK(first["crop"] == 158);
+  CHECK(first["jitter"] == nlohmann::json::array({181, 320}));
+  CHECK(first["sampling_rate"] == nlohmann::json::array({2, 8}));
+  CHECK(first["bn"]["type"] == "sub");
+  CHECK(first["bn"]["splits"] == 8);
+  CHECK(first["short_cycle"].size() == 3);
+  CHECK(first["short_cycle"][0]["per_gpu_batch"] == 128);
+  CHECK(first["short_cycle"][0]["global_batch"] == 1024);
+  CHECK(first["short_cycle"][0]["crop"] == 112);
+  CHECK(first["short_cycle"][0]["jitter"] == nlohmann::json::array({128, 320}));
+  CHECK(first["lr"].get<double>() == doctest::Approx(0.01));
+  CHECK(json["epochs"][357]["bn"]["type"] == "plain");
+  CHECK(json["epochs"][357]["lr"].get<double>() == doctest::Approx(0.0001));
+  REQUIRE(json["lr_at"].size() == 4);
+  CHECK(json["lr_at"][2]["epoch"].get<double>() == 34);
+  CHECK(json["lr_at"][2]["lr"].get<double>() == doctest::Approx(0.8));
+  CHECK(json["lr_at"][3]["lr"].get<double>() == doctest::Approx(0.0001));
+  // The keys come in the documented order.
+  const auto ordered = nlohmann::ordered_json::parse(result.out);
+  std::vector<std::string> keys;
+  for (const auto& item : ordered.items()) keys.push_back(item.key());
+  CHECK(keys == std::vector<std::string>{"max_epoch", "steps", "relative_lrs", "stages", "epochs", "lr_at"});
+}
+
+TEST_CASE("Without the short cycle the JSON's short_cycle is null; without the long cycle one stage") {
+  const auto result = schedule({kinetics, "--json", "MULTIGRID.SHORT_CYCLE", "False",
+                                "MULTIGRID.LONG_CYCLE", "False"});
+  REQUIRE(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json["max_epoch"] == 239);
+  REQUIRE(json["stages"].size() == 1);
+  CHECK(json["stages"][0]["num_frames"] == 32);
+  CHECK(json["stages"][0]["crop"] == 224);
+  CHECK(json["epochs"][0]["short_cycle"].is_null());
+}
+
+TEST_CASE("Overrides apply as PySlowFast's opts do") {
+  const auto result = schedule({kinetics, "--json", "SOLVER.MAX_EPOCH", "100", "SOLVER.STEPS", "[0, 40, 70]"});
+  REQUIRE(result.exit_code == 0);
+  const auto json = nlohmann::json::parse(result.out);
+  CHECK(json["max_epoch"] == 150);
+}
+
+TEST_CASE("--svg writes a plot") {
+  temporary_directory directory;
+  const auto path = directory.file("schedule.svg");
+  const auto result = schedule({kinetics, "--svg", path});
+  CHECK(result.exit_code == 0);
+  const auto svg = read_whole_file(path);
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(contains(svg, "global batch"));
+  CHECK(contains(svg, "learning rate"));
+  CHECK(contains(svg, "</svg>"));
+}
+
+TEST_CASE("Bad values exit 2 naming the key and value") {
+  const auto result = schedule({kinetics, "TRAIN.BATCH_SIZE", "60", "SOLVER.GAMMA", "-1"});
+  CHECK(result.exit_code == 2);
+  CHECK(contains(result.err, "TRAIN.BATCH_SIZE = 60"));
+  CHECK(contains(result.err, "SOLVER.GAMMA = -1"));
+  CHECK(result.out.empty());
+}
+
+TEST_CASE("Values of the wrong kind exit 2") {
+  const auto result = schedule({kinetics, "SOLVER.STEPS", "many"});
+  CHECK(result.exit_code == 2);
+  CHECK(contains(result.err, "SOLVER.STEPS = many"));
+}
+
+TEST_CASE("Usage errors exit 2") {
+  CHECK(schedule({}).exit_code == 2);
+  CHECK(schedule({kinetics, "--bogus"}).exit_code == 2);
+  CHECK(schedule({kinetics, "--svg"}).exit_code == 2);
+  CHECK(schedule({kinetics, "--lr-at", "3,x"}).exit_code == 2);
+  CHECK(schedule({kinetics, "SOLVER.MAX_EPOCH"}).exit_code == 2);
+  const auto missing = schedule({"/nonexistent.yaml"});
+  CHECK(missing.exit_code == 2);
+  CHECK(contains(missing.err, "/nonexistent.yaml"));
+  CHECK(schedule({"--help"}).exit_code == 0);
+}
+
+TEST_CASE("An override the tool does not read is warned about") {
+  const auto result = schedule({kinetics, "SOLVER.MAX_EPOCHS", "100"});
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.err, "SOLVER.MAX_EPOCHS"));
+}
