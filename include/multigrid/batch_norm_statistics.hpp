@@ -23,21 +23,35 @@ void pool_split_statistics(const In* split_means, const In* split_variances, std
                 "statistics must convert to and from double");
   if (splits == 0) return;
   const double inverse = 1.0 / static_cast<double>(splits);
-  for (std::size_t c = 0; c < channels; ++c) {
-    double mean_sum = 0;
-    double variance_sum = 0;
+  // Channels in blocks so that every pass reads each split's statistics contiguously; the sums run
+  // over the splits in order, as the formula reads.
+  constexpr std::size_t block = 256;
+  double mean_sum[block];
+  double variance_sum[block];
+  double spread[block];
+  for (std::size_t first = 0; first < channels; first += block) {
+    const std::size_t count = channels - first < block ? channels - first : block;
+    for (std::size_t c = 0; c < count; ++c) mean_sum[c] = variance_sum[c] = spread[c] = 0;
     for (std::size_t j = 0; j < splits; ++j) {
-      mean_sum += static_cast<double>(split_means[j * channels + c]);
-      variance_sum += static_cast<double>(split_variances[j * channels + c]);
+      const In* means = split_means + j * channels + first;
+      const In* variances = split_variances + j * channels + first;
+      for (std::size_t c = 0; c < count; ++c) {
+        mean_sum[c] += static_cast<double>(means[c]);
+        variance_sum[c] += static_cast<double>(variances[c]);
+      }
     }
-    const double pooled_mean = mean_sum * inverse;
-    double spread = 0;
+    for (std::size_t c = 0; c < count; ++c) mean_sum[c] *= inverse;  // now the pooled mean
     for (std::size_t j = 0; j < splits; ++j) {
-      const double deviation = static_cast<double>(split_means[j * channels + c]) - pooled_mean;
-      spread += deviation * deviation;
+      const In* means = split_means + j * channels + first;
+      for (std::size_t c = 0; c < count; ++c) {
+        const double deviation = static_cast<double>(means[c]) - mean_sum[c];
+        spread[c] += deviation * deviation;
+      }
     }
-    mean[c] = static_cast<Out>(pooled_mean);
-    variance[c] = static_cast<Out>(variance_sum * inverse + spread * inverse);
+    for (std::size_t c = 0; c < count; ++c) {
+      mean[first + c] = static_cast<Out>(mean_sum[c]);
+      variance[first + c] = static_cast<Out>(variance_sum[c] * inverse + spread[c] * inverse);
+    }
   }
 }
 
