@@ -3,6 +3,11 @@
 #include <cstdlib>
 #include <new>
 
+// The replacement operators below pair malloc with free on purpose; GCC cannot tell they match.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 namespace multigrid::bench {
 std::atomic<std::size_t> allocations{0};
 }

@@ -8,6 +8,11 @@
 #include <cstdlib>
 #include <new>
 
+// The replacement operators below pair malloc with free on purpose; GCC cannot tell they match.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+
 #include "kinetics_config.hpp"
 
 namespace {
