@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -83,7 +84,8 @@ int run(int argc, char** argv) {
     std::cout << schedule_table(cfg);
   }
   if (!svg_path.empty()) {
-    write_file_atomically(svg_path, render_svg(schedule_chart(cfg, config_path)));
+    const auto title = std::filesystem::path(config_path).filename().string() + ": multigrid schedule";
+    write_file_atomically(svg_path, render_svg(schedule_chart(cfg, title)));
     std::fprintf(stderr, "multigrid-schedule: wrote %s\n", svg_path.c_str());
   }
   return 0;
