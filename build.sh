@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine, builds the project, and runs it.
+#
+#   ./build.sh demo    install what is missing, build, and run the demo
+#   ./build.sh test    install what is missing, build, and run every test
+#   ./build.sh build   install what is missing and build
+#
+# Environment: BUILD_DIR (default: build), JOBS (default: number of cores).
+set -euo pipefail
+
+cd "$(dirname "$0")"
+BUILD_DIR=${BUILD_DIR:-build}
+JOBS=${JOBS:-$(nproc)}
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  doctest-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
+  libtorch-dev libgloo-dev
+  libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+)
+
+install_packages() {
+  local missing=()
+  for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return
+  echo "build.sh: installing ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+}
+
+case "${1:-}" in
+  demo)
+    install_packages
+    build
+    mkdir -p demo-output
+    "$BUILD_DIR/bin/multigrid-schedule" reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml \
+      --svg demo-output/kinetics-schedule.svg
+    ;;
+  test)
+    install_packages
+    build
+    ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    ;;
+  build)
+    install_packages
+    build
+    ;;
+  *)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac
