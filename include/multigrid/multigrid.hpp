@@ -12,6 +12,7 @@
 #include "multigrid/batch_norm_statistics.hpp"
 #include "multigrid/config.hpp"
 #include "multigrid/epoch_schedule.hpp"
+#include "multigrid/evaluation_schedule.hpp"
 #include "multigrid/learning_rate.hpp"
 #include "multigrid/long_cycle.hpp"
 #include "multigrid/plan.hpp"

@@ -1,0 +1,30 @@
+#pragma once
+// When to evaluate. Multigrid epochs are not proportional to time or compute, so a fixed period
+// evaluates far too often in coarse stages and too rarely in fine ones; PySlowFast instead evaluates
+// MULTIGRID.EVAL_FREQ times per long-cycle stage, the last at the stage's last epoch.
+
+#include "multigrid/config.hpp"
+#include "multigrid/epoch_schedule.hpp"
+
+namespace multigrid {
+
+/// Whether to evaluate after `epoch` (0-based): always after the last epoch; with the long cycle
+/// every max((stage length) // EVAL_FREQ + 1, 1) epochs counted back from the stage's last epoch;
+/// otherwise every `period` epochs (TRAIN.EVAL_PERIOD; 0 or less: only after the last epoch).
+inline bool is_evaluation_epoch(const config& cfg, const epoch_schedule& schedule, int epoch,
+                                int period) noexcept {
+  if (epoch + 1 == schedule.max_epoch) return true;
+  if (cfg.multigrid.long_cycle) {
+    for (const auto& stage : schedule.stages) {
+      if (epoch < stage.end_epoch) {
+        const int frequency = cfg.multigrid.eval_freq > 0 ? cfg.multigrid.eval_freq : 1;
+        int stage_period = stage.epochs() / frequency + 1;
+        if (stage_period < 1) stage_period = 1;
+        return (stage.end_epoch - 1 - epoch) % stage_period == 0;
+      }
+    }
+  }
+  return period > 0 && (epoch + 1) % period == 0;
+}
+
+}  // namespace multigrid
