@@ -83,16 +83,143 @@ void clip_decoder::decode(video_reader& reader, const std::vector<sampled_clip>&
   }
 }
 
+void clip_decoder::emit(const video_reader& reader, const sampled_clip& clip, std::uint8_t* output,
+                        std::size_t slot, const AVFrame& frame, std::uint64_t serial) {
+  const auto frame_bytes = static_cast<std::size_t>(clip.geometry.crop.size) *
+                           static_cast<std::size_t>(clip.geometry.crop.size);
+  const auto plane_bytes = frame_bytes * clip.positions.size();
+  std::uint8_t* base = output + slot * frame_bytes;
+  converter_.convert(frame, serial, reader.info().rotation, clip.geometry, base, base + plane_bytes,
+                     base + 2 * plane_bytes, timings_.conversion);
+}
+
 bool clip_decoder::decode_pass(video_reader& reader, const std::vector<sampled_clip>& clips,
                                const std::vector<std::uint8_t*>& outputs, bool allow_restart) {
+  const bool by_index = clips.front().by_frame_index;
+  std::int64_t window_start = std::numeric_limits<std::int64_t>::max();
+  std::int64_t window_end = std::numeric_limits<std::int64_t>::min();
+  for (const auto& clip : clips) {
+    window_start = std::min(window_start, clip.start_ticks);
+    window_end = std::max(window_end, clip.end_ticks);
+  }
+  const std::int64_t seek_target = (by_index || !allow_restart) ? 0 : window_start;
+
+  const auto start = clock_type::now();
+  const auto conversion_before = timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
+  const auto finish_timing = [&] {
+    const auto conversion_after = timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
+    timings_.seek_decode_seconds += seconds_since(start) - (conversion_after - conversion_before);
+    timings_.frames_decoded += reader.frames_decoded();
+  };
+  reader.seek(seek_target);
+  if (!by_index) {
+    // Read the packets of the window ahead: their timestamps say exactly which frames the clips
+    // take, so frames that nothing references and no clip takes need not be decoded at all.
+    // B-frames arrive up to a few packets out of order; 32 more cover any encoder's reordering.
+    auto timestamps = reader.scan_ahead(window_end, 32);
+    if (timestamps && !timestamps->empty()) {
+      const auto earliest = *std::min_element(timestamps->begin(), timestamps->end());
+      if (seek_target > 0 && earliest > window_start) {
+        finish_timing();
+        return false;  // the seek landed after the window: decode from the start
+      }
+      try {
+        const bool consistent = decode_known_frames(reader, clips, outputs, std::move(*timestamps));
+        if (consistent) {
+          finish_timing();
+          return true;
+        }
+      } catch (...) {
+        finish_timing();
+        throw;
+      }
+      // Decoded frames carry other timestamps than their packets: count frames instead.
+      reader.seek(seek_target);
+    }
+  }
+  bool complete = false;
+  try {
+    complete = decode_counting_frames(reader, clips, outputs, seek_target > 0);
+  } catch (...) {
+    finish_timing();
+    throw;
+  }
+  finish_timing();
+  return complete;
+}
+
+bool clip_decoder::decode_known_frames(video_reader& reader, const std::vector<sampled_clip>& clips,
+                                       const std::vector<std::uint8_t*>& outputs,
+                                       std::vector<std::int64_t> timestamps) {
+  const video_info& info = reader.info();
+  std::sort(timestamps.begin(), timestamps.end());
+  timestamps.erase(std::unique(timestamps.begin(), timestamps.end()), timestamps.end());
+  // For every output frame of every clip, the timestamp of the frame it shows.
+  std::vector<std::vector<std::int64_t>> targets(clips.size());
+  std::vector<std::int64_t> wanted;
+  std::size_t remaining = 0;
+  for (std::size_t c = 0; c < clips.size(); ++c) {
+    const auto& clip = clips[c];
+    const auto first = std::lower_bound(timestamps.begin(), timestamps.end(), clip.start_ticks);
+    const auto past = std::upper_bound(timestamps.begin(), timestamps.end(), clip.end_ticks);
+    // Frames in the window, and the first one after it if there is one (PySlowFast keeps it).
+    const auto kept = (past - first) + (past != timestamps.end() ? 1 : 0);
+    if (kept <= 0) {
+      std::string reason = "no frames at or after " + seconds_text(clip.start_ticks, info) +
+                           " s although the header announces " + std::to_string(info.frame_count) +
+                           " frames (truncated file?)";
+      if (!reader.read_error().empty()) reason += "; reading stopped: " + reader.read_error();
+      throw video_error(reader.path(), reason);
+    }
+    for (const int position : clip.positions) {
+      targets[c].push_back(*(first + std::min<std::ptrdiff_t>(position, kept - 1)));
+    }
+    wanted.insert(wanted.end(), targets[c].begin(), targets[c].end());
+    remaining += clip.positions.size();
+  }
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  reader.want_only(wanted);
+
+  std::vector<std::vector<bool>> filled(clips.size());
+  for (std::size_t c = 0; c < clips.size(); ++c) filled[c].assign(clips[c].positions.size(), false);
+  while (remaining > 0) {
+    AVFrame* frame = reader.next_frame();
+    if (frame == nullptr) break;
+    const std::int64_t time = reader.frame_ticks();
+    if (!std::binary_search(timestamps.begin(), timestamps.end(), time)) return false;
+    if (!std::binary_search(wanted.begin(), wanted.end(), time)) continue;
+    const std::uint64_t serial = ++frame_serial_;
+    for (std::size_t c = 0; c < clips.size(); ++c) {
+      for (std::size_t slot = 0; slot < targets[c].size(); ++slot) {
+        if (filled[c][slot] || targets[c][slot] != time) continue;
+        emit(reader, clips[c], outputs[c], slot, *frame, serial);
+        filled[c][slot] = true;
+        --remaining;
+      }
+    }
+  }
+  if (remaining > 0) {
+    for (std::size_t c = 0; c < clips.size(); ++c) {
+      for (std::size_t slot = 0; slot < targets[c].size(); ++slot) {
+        if (filled[c][slot]) continue;
+        std::string reason = "the frame at " + seconds_text(targets[c][slot], info) +
+                             " s could not be decoded";
+        if (!reader.read_error().empty()) reason += " (reading stopped: " + reader.read_error() + ")";
+        throw video_error(reader.path(), reason);
+      }
+    }
+  }
+  return true;
+}
+
+bool clip_decoder::decode_counting_frames(video_reader& reader, const std::vector<sampled_clip>& clips,
+                                          const std::vector<std::uint8_t*>& outputs, bool check_seek) {
+  // Without trustworthy packet timestamps, frames are counted as they come out of the decoder.
   const video_info& info = reader.info();
   const bool by_index = clips.front().by_frame_index;
   std::int64_t window_start = std::numeric_limits<std::int64_t>::max();
   for (const auto& clip : clips) window_start = std::min(window_start, clip.start_ticks);
-  const std::int64_t seek_target = (by_index || !allow_restart) ? 0 : window_start;
-
-  auto start = clock_type::now();
-  reader.seek(seek_target);
   reader.discard_unreferenced_before(by_index ? 0 : window_start);
 
   std::vector<clip_progress> progress(clips.size());
@@ -100,24 +227,9 @@ bool clip_decoder::decode_pass(video_reader& reader, const std::vector<sampled_c
   bool have_previous = false;
   std::uint64_t previous_serial = 0;
   std::int64_t frame_index = -1;
-
-  const auto emit = [&](std::size_t c, const AVFrame& frame, std::uint64_t serial) {
-    const auto& clip = clips[c];
-    const auto frames = clip.positions.size();
-    const auto plane_bytes = frames * static_cast<std::size_t>(clip.geometry.crop.size) *
-                             static_cast<std::size_t>(clip.geometry.crop.size);
-    const auto frame_bytes = plane_bytes / frames;
-    auto& p = progress[c];
-    std::uint8_t* base = outputs[c] + p.next_slot * frame_bytes;
-    timings_.seek_decode_seconds += seconds_since(start);
-    converter_.convert(frame, serial, info.rotation, clip.geometry, base, base + plane_bytes,
-                       base + 2 * plane_bytes, timings_.conversion);
-    start = clock_type::now();
-    ++p.next_slot;
-  };
   const auto finish_with = [&](std::size_t c, const AVFrame& frame, std::uint64_t serial) {
     auto& p = progress[c];
-    while (p.next_slot < clips[c].positions.size()) emit(c, frame, serial);
+    while (p.next_slot < clips[c].positions.size()) emit(reader, clips[c], outputs[c], p.next_slot++, frame, serial);
     p.done = true;
     --remaining;
   };
@@ -128,18 +240,14 @@ bool clip_decoder::decode_pass(video_reader& reader, const std::vector<sampled_c
     ++frame_index;
     const std::uint64_t serial = ++frame_serial_;
     const std::int64_t time = by_index ? frame_index : reader.frame_ticks();
-    if (allow_restart && frame_index == 0 && seek_target > 0 && time > window_start) {
-      timings_.seek_decode_seconds += seconds_since(start);
-      timings_.frames_decoded += reader.frames_decoded();
-      return false;
-    }
+    if (check_seek && frame_index == 0 && time > window_start) return false;
     for (std::size_t c = 0; c < clips.size(); ++c) {
       auto& p = progress[c];
       const auto& clip = clips[c];
       if (p.done || time < clip.start_ticks) continue;
       const std::int64_t position = p.kept++;
       while (p.next_slot < clip.positions.size() && clip.positions[p.next_slot] <= position) {
-        emit(c, *frame, serial);
+        emit(reader, clip, outputs[c], p.next_slot++, *frame, serial);
       }
       // PySlowFast keeps the first frame after the window and stops; positions past the frames
       // kept are clamped to the last one.
@@ -171,8 +279,6 @@ bool clip_decoder::decode_pass(video_reader& reader, const std::vector<sampled_c
     }
   }
   av_frame_unref(previous_.get());
-  timings_.seek_decode_seconds += seconds_since(start);
-  timings_.frames_decoded += reader.frames_decoded();
   return true;
 }
 

@@ -46,6 +46,13 @@ class clip_decoder {
  private:
   bool decode_pass(video_reader& reader, const std::vector<sampled_clip>& clips,
                    const std::vector<std::uint8_t*>& outputs, bool allow_restart);
+  bool decode_known_frames(video_reader& reader, const std::vector<sampled_clip>& clips,
+                           const std::vector<std::uint8_t*>& outputs,
+                           std::vector<std::int64_t> timestamps);
+  bool decode_counting_frames(video_reader& reader, const std::vector<sampled_clip>& clips,
+                              const std::vector<std::uint8_t*>& outputs, bool check_seek);
+  void emit(const video_reader& reader, const sampled_clip& clip, std::uint8_t* output,
+            std::size_t slot, const AVFrame& frame, std::uint64_t serial);
 
   video_reader_options options_;
   frame_converter converter_;

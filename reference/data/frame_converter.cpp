@@ -1,6 +1,8 @@
 #include "data/frame_converter.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -13,22 +15,12 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
-/// Copies one row of packed RGB into three planes, optionally mirrored.
-void split_row(const std::uint8_t* rgb, int width, bool mirror, std::uint8_t* red,
-               std::uint8_t* green, std::uint8_t* blue) {
+/// Copies one row, mirrored when asked.
+void copy_row(const std::uint8_t* from, int width, bool mirror, std::uint8_t* to) {
   if (!mirror) {
-    for (int x = 0; x < width; ++x) {
-      red[x] = rgb[3 * x];
-      green[x] = rgb[3 * x + 1];
-      blue[x] = rgb[3 * x + 2];
-    }
+    std::memcpy(to, from, static_cast<std::size_t>(width));
   } else {
-    for (int x = 0; x < width; ++x) {
-      const int from = width - 1 - x;
-      red[x] = rgb[3 * from];
-      green[x] = rgb[3 * from + 1];
-      blue[x] = rgb[3 * from + 2];
-    }
+    std::reverse_copy(from, from + width, to);
   }
 }
 
@@ -37,24 +29,28 @@ void split_row(const std::uint8_t* rgb, int width, bool mirror, std::uint8_t* re
 void frame_converter::scale(const AVFrame& frame, int width, int height) {
   scaler_.reset(sws_getCachedContext(scaler_.release(), frame.width, frame.height,
                                      static_cast<AVPixelFormat>(frame.format), width, height,
-                                     AV_PIX_FMT_RGB24, SWS_BILINEAR, nullptr, nullptr, nullptr));
+                                     AV_PIX_FMT_GBRP, SWS_BILINEAR, nullptr, nullptr, nullptr));
   if (!scaler_) {
     throw std::runtime_error("cannot convert " + std::to_string(frame.width) + "x" +
                              std::to_string(frame.height) + " frames of pixel format " +
                              std::to_string(frame.format) + " to RGB");
   }
   // Rows aligned to 64 bytes keep swscale on its SIMD paths.
-  const int stride = (width * 3 + 63) / 64 * 64;
-  const std::size_t bytes = static_cast<std::size_t>(stride) * static_cast<std::size_t>(height) + 64;
-  if (storage_.size() < bytes) storage_.resize(bytes);
+  const int stride = (width + 63) / 64 * 64;
+  const std::size_t plane = static_cast<std::size_t>(stride) * static_cast<std::size_t>(height);
+  if (storage_.size() < 3 * plane + 64) storage_.resize(3 * plane + 64);
   const auto address = reinterpret_cast<std::uintptr_t>(storage_.data());
-  rgb_ = storage_.data() + ((64 - address % 64) % 64);
-  rgb_stride_ = stride;
-  std::uint8_t* planes[4] = {rgb_, nullptr, nullptr, nullptr};
-  int strides[4] = {stride, 0, 0, 0};
-  sws_scale(scaler_.get(), frame.data, frame.linesize, 0, frame.height, planes, strides);
-  rgb_width_ = width;
-  rgb_height_ = height;
+  std::uint8_t* base = storage_.data() + ((64 - address % 64) % 64);
+  planes_[0] = base;
+  planes_[1] = base + plane;
+  planes_[2] = base + 2 * plane;
+  stride_ = stride;
+  // GBRP's planes are green, blue, red.
+  std::uint8_t* targets[4] = {planes_[1], planes_[2], planes_[0], nullptr};
+  int strides[4] = {stride, stride, stride, 0};
+  sws_scale(scaler_.get(), frame.data, frame.linesize, 0, frame.height, targets, strides);
+  scaled_width_ = width;
+  scaled_height_ = height;
 }
 
 void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int rotation,
@@ -71,7 +67,7 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
   }
 
   auto start = clock_type::now();
-  if (frame_id != converted_frame_ || width != rgb_width_ || height != rgb_height_) {
+  if (frame_id != converted_frame_ || width != scaled_width_ || height != scaled_height_) {
     scale(frame, width, height);
     converted_frame_ = frame_id;
     timings.convert_seconds += seconds_since(start);
@@ -80,14 +76,18 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
   }
 
   const int size = crop.size;
-  if (rotation == 0) {
-    for (int y = 0; y < size; ++y) {
-      const std::uint8_t* row = rgb_ + static_cast<std::ptrdiff_t>(crop.y + y) * rgb_stride_ + 3 * crop.x;
-      const std::ptrdiff_t out = static_cast<std::ptrdiff_t>(y) * size;
-      split_row(row, size, geometry.flip, red + out, green + out, blue + out);
+  std::uint8_t* outputs[3] = {red, green, blue};
+  for (int c = 0; c < 3; ++c) {
+    const std::uint8_t* plane = planes_[c];
+    std::uint8_t* out = outputs[c];
+    if (rotation == 0) {
+      for (int y = 0; y < size; ++y) {
+        copy_row(plane + static_cast<std::ptrdiff_t>(crop.y + y) * stride_ + crop.x, size,
+                 geometry.flip, out + static_cast<std::ptrdiff_t>(y) * size);
+      }
+      continue;
     }
-  } else {
-    // Display pixel (X, Y) comes from coded pixel (cx, cy) of the picture rotated clockwise.
+    // Display pixel (X, Y) comes from stored pixel (cx, cy) of the picture turned clockwise.
     for (int y = 0; y < size; ++y) {
       for (int x = 0; x < size; ++x) {
         const int display_x = crop.x + (geometry.flip ? size - 1 - x : x);
@@ -104,11 +104,7 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
           cx = width - 1 - display_y;
           cy = display_x;
         }
-        const std::uint8_t* pixel = rgb_ + static_cast<std::ptrdiff_t>(cy) * rgb_stride_ + 3 * cx;
-        const std::ptrdiff_t out = static_cast<std::ptrdiff_t>(y) * size + x;
-        red[out] = pixel[0];
-        green[out] = pixel[1];
-        blue[out] = pixel[2];
+        out[static_cast<std::ptrdiff_t>(y) * size + x] = plane[static_cast<std::ptrdiff_t>(cy) * stride_ + cx];
       }
     }
   }

@@ -1,8 +1,8 @@
 #pragma once
 // Turns one decoded frame into one frame of a clip: colour conversion and scaling to the jittered
-// size in a single swscale pass, then the crop, the horizontal flip and the display rotation
-// while copying the pixels into the clip's planar RGB layout (3 x T x S x S, uint8). Only frames
-// that a clip samples ever reach it.
+// size in a single swscale pass straight to planar RGB (swscale's GBRP, faster than packed RGB
+// when scaling), then the crop, the horizontal flip and the display rotation while copying rows
+// into the clip's layout (3 x T x S x S, uint8). Only frames that a clip samples ever reach it.
 
 #include <cstdint>
 #include <vector>
@@ -40,10 +40,10 @@ class frame_converter {
 
   ffmpeg::scaler scaler_;
   std::vector<std::uint8_t> storage_;
-  std::uint8_t* rgb_ = nullptr;  ///< the scaled frame, coded orientation, packed RGB
-  int rgb_stride_ = 0;
-  int rgb_width_ = 0;
-  int rgb_height_ = 0;
+  std::uint8_t* planes_[3] = {};  ///< the scaled frame, coded orientation: red, green, blue
+  int stride_ = 0;
+  int scaled_width_ = 0;
+  int scaled_height_ = 0;
   std::uint64_t converted_frame_ = ~std::uint64_t{0};
 };
 

@@ -105,7 +105,8 @@ void write_synthetic_video(const std::string& path, const synthetic_scene& scene
   {
     video_encoder encoder(temporary, settings, path);
     const int stride = width * 3;
-    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(stride) * static_cast<std::size_t>(height));
+    // swscale's SIMD code reads up to 16 bytes past the last row: pad the picture.
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(stride) * static_cast<std::size_t>(height) + 64);
     for (int i = 0; i < frames; ++i) {
       scene.render(i, rgb.data(), stride);
       encoder.write_rgb(rgb.data(), stride, i);

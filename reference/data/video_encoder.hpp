@@ -43,7 +43,8 @@ class video_encoder {
   video_encoder(const video_encoder&) = delete;
   video_encoder& operator=(const video_encoder&) = delete;
 
-  /// Encodes packed RGB (settings' width x height) at timestamp `pts` (settings' time base).
+  /// Encodes packed RGB (settings' width x height) at timestamp `pts` (settings' time base). The
+  /// buffer must extend 64 bytes past the last row: swscale's SIMD code reads that far.
   void write_rgb(const std::uint8_t* rgb, int stride, std::int64_t pts);
   /// Encodes a frame of any size and format, scaled to the settings' size.
   void write_frame(const AVFrame& frame, std::int64_t pts);

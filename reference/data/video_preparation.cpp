@@ -36,7 +36,7 @@ void rotate_rgb(const std::vector<std::uint8_t>& source, int width, int height, 
                 std::vector<std::uint8_t>& target) {
   const bool sideways = rotation == 90 || rotation == 270;
   const int out_width = sideways ? height : width;
-  target.resize(source.size());
+  target.resize(source.size() + 64);  // swscale reads a little past the last row
   for (int y = 0; y < height; ++y) {
     for (int x = 0; x < width; ++x) {
       int tx = x;

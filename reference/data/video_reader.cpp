@@ -5,6 +5,7 @@ extern "C" {
 #include <libavutil/log.h>
 }
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <system_error>
@@ -163,45 +164,105 @@ void video_reader::seek(std::int64_t ticks) {
   }
   avcodec_flush_buffers(decoder_.get());
   av_packet_unref(packet_.get());
+  read_ahead_.clear();
+  read_ahead_ended_ = false;
+  wanted_.clear();
   packets_read_ = true;
   flushing_ = false;
   frames_decoded_ = 0;
   read_error_.clear();
 }
 
-bool video_reader::send_next_packet() {
+bool video_reader::read_packet() {
+  if (!read_ahead_.empty()) {
+    av_packet_move_ref(packet_.get(), read_ahead_.front().get());
+    read_ahead_.pop_front();
+    return true;
+  }
+  if (read_ahead_ended_) return false;
   while (true) {
-    int rc = av_read_frame(format_.get(), packet_.get());
+    const int rc = av_read_frame(format_.get(), packet_.get());
     packets_read_ = true;
     if (rc < 0) {
       if (rc == AVERROR_EXIT) fail("timed out reading the file");
       if (rc != AVERROR_EOF) read_error_ = ffmpeg::error_text(rc);
-      flushing_ = true;
-      avcodec_send_packet(decoder_.get(), nullptr);  // drain the frames still in the decoder
       return false;
     }
-    if (packet_->stream_index != stream_index_) {
-      av_packet_unref(packet_.get());
+    if (packet_->stream_index == stream_index_) return true;
+    av_packet_unref(packet_.get());
+  }
+}
+
+std::optional<std::vector<std::int64_t>> video_reader::scan_ahead(std::int64_t ticks, int extra) {
+  std::vector<std::int64_t> timestamps;
+  bool missing = false;
+  int after = -1;  // packets read since the first one stamped after `ticks`
+  for (const auto& queued : read_ahead_) {
+    if (queued->pts == AV_NOPTS_VALUE) {
+      missing = true;
       continue;
     }
-    const bool before_wanted = packet_->pts != AV_NOPTS_VALUE &&
-                               packet_->pts - info_.start_ticks < discard_before_;
-    decoder_->skip_frame = before_wanted ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
-    const std::int64_t packet_ticks = packet_->pts;
-    rc = avcodec_send_packet(decoder_.get(), packet_.get());
-    av_packet_unref(packet_.get());
-    if (rc < 0) {
-      const double seconds =
-          packet_ticks == AV_NOPTS_VALUE
-              ? -1.0
-              : static_cast<double>(packet_ticks - info_.start_ticks) * info_.time_base_num /
-                    info_.time_base_den;
-      fail("decoding error" +
-           (seconds >= 0 ? " at " + std::to_string(seconds) + " s" : std::string()) + " (" +
-           ffmpeg::error_text(rc) + ")");
-    }
-    return true;
+    const std::int64_t time = queued->pts - info_.start_ticks;
+    timestamps.push_back(time);
+    if (after >= 0) ++after;
+    if (after < 0 && time > ticks) after = 0;
   }
+  while (!read_ahead_ended_ && after < extra) {
+    int rc = 0;
+    auto packet = ffmpeg::make_packet();
+    while (true) {
+      rc = av_read_frame(format_.get(), packet.get());
+      packets_read_ = true;
+      if (rc < 0 || packet->stream_index == stream_index_) break;
+      av_packet_unref(packet.get());
+    }
+    if (rc < 0) {
+      if (rc == AVERROR_EXIT) fail("timed out reading the file");
+      if (rc != AVERROR_EOF) read_error_ = ffmpeg::error_text(rc);
+      read_ahead_ended_ = true;
+      break;
+    }
+    if (packet->pts == AV_NOPTS_VALUE) {
+      missing = true;
+    } else {
+      const std::int64_t time = packet->pts - info_.start_ticks;
+      timestamps.push_back(time);
+      if (after >= 0) ++after;
+      if (after < 0 && time > ticks) after = 0;
+    }
+    read_ahead_.push_back(std::move(packet));
+  }
+  if (missing) return std::nullopt;
+  return timestamps;
+}
+
+bool video_reader::wanted(std::int64_t ticks) const {
+  if (wanted_.empty()) return ticks >= discard_before_;
+  if (ticks > wanted_.back()) return true;
+  return std::binary_search(wanted_.begin(), wanted_.end(), ticks);
+}
+
+bool video_reader::send_next_packet() {
+  if (!read_packet()) {
+    flushing_ = true;
+    avcodec_send_packet(decoder_.get(), nullptr);  // drain the frames still in the decoder
+    return false;
+  }
+  const std::int64_t packet_ticks = packet_->pts;
+  const bool skippable = packet_ticks != AV_NOPTS_VALUE && !wanted(packet_ticks - info_.start_ticks);
+  decoder_->skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+  const int rc = avcodec_send_packet(decoder_.get(), packet_.get());
+  av_packet_unref(packet_.get());
+  if (rc < 0) {
+    const double seconds =
+        packet_ticks == AV_NOPTS_VALUE
+            ? -1.0
+            : static_cast<double>(packet_ticks - info_.start_ticks) * info_.time_base_num /
+                  info_.time_base_den;
+    fail("decoding error" + (seconds >= 0 ? " at " + std::to_string(seconds) + " s" : std::string()) +
+         " (" + ffmpeg::error_text(rc) + ")");
+  }
+  return true;
 }
 
 AVFrame* video_reader::next_frame() {

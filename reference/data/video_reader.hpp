@@ -7,7 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "data/ffmpeg_error.hpp"
 #include "data/ffmpeg_handles.hpp"
@@ -37,6 +40,15 @@ class video_reader {
   /// them (AVDISCARD_NONREF): they are never shown, so skipping them saves decoding time.
   void discard_unreferenced_before(std::int64_t ticks) noexcept { discard_before_ = ticks; }
 
+  /// Reads packets ahead without decoding them, until one stamped after `ticks` and `extra` more
+  /// have been read (B-frames arrive out of order), or the stream ends. Returns the timestamps of
+  /// all packets read ahead since the last seek, in stream order; nullopt if one has no timestamp.
+  std::optional<std::vector<std::int64_t>> scan_ahead(std::int64_t ticks, int extra);
+
+  /// Only frames with these timestamps (sorted) are wanted: up to the last of them, frames that no
+  /// other frame depends on are not decoded unless wanted. Empty: no restriction. Reset by seek().
+  void want_only(std::vector<std::int64_t> timestamps) { wanted_ = std::move(timestamps); }
+
   /// The next frame in presentation order, or nullptr at the end of the stream. The frame is
   /// owned by the reader and valid until the next call.
   AVFrame* next_frame();
@@ -54,6 +66,9 @@ class video_reader {
  private:
   [[noreturn]] void fail(const std::string& reason) const;
   bool send_next_packet();
+  /// The next packet of the video stream, from the read-ahead queue first; false at the end.
+  bool read_packet();
+  bool wanted(std::int64_t ticks) const;
   static int interrupt(void* opaque) noexcept;
 
   std::string path_;
@@ -66,6 +81,9 @@ class video_reader {
   int stream_index_ = -1;
   video_info info_;
   std::int64_t discard_before_ = 0;
+  std::deque<ffmpeg::packet> read_ahead_;
+  bool read_ahead_ended_ = false;  ///< the read-ahead reached the end of the stream
+  std::vector<std::int64_t> wanted_;
   std::int64_t last_ticks_ = 0;
   std::int64_t ticks_per_frame_ = 1;
   std::int64_t frames_decoded_ = 0;

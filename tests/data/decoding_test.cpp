@@ -288,3 +288,20 @@ TEST_CASE("rotation agrees with the ffmpeg tool's own autorotation") {
     CHECK(mismatches < size);  // only pixels at the bands' edges may differ (chroma rounding)
   }
 }
+
+TEST_CASE("a raw stream without timestamps or duration is sampled by frame index") {
+  if (std::system("ffmpeg -version > /dev/null 2>&1") != 0) {
+    MESSAGE("no ffmpeg tool to extract a raw stream: skipped");
+    return;
+  }
+  temporary_folder folder;
+  const auto path = folder.file("v.mp4");
+  write_frame_code_video(path, {60, 30, 64, 48, "auto", 0, 0, false});
+  const auto raw = folder.file("v.h264");
+  const auto command = "ffmpeg -v error -y -i " + path + " -c copy -bsf:v h264_mp4toannexb -f h264 " + raw;
+  REQUIRE(std::system(command.c_str()) == 0);
+  // 60 frames found by decoding; 4 frames at stride 2 from clip 1 of 3: start 17.33 -> frame 18.
+  const auto result = decode(raw, test_request(4, 2, 1, 3, 48), 0);
+  CHECK(result.clips[0].by_frame_index);
+  CHECK(decoded_frames(result.pixels[0], 4, 48) == std::vector<int>{18, 20, 22, 25});
+}
