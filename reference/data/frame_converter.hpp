@@ -1,0 +1,50 @@
+#pragma once
+// Turns one decoded frame into one frame of a clip: colour conversion and scaling to the jittered
+// size in a single swscale pass straight to planar RGB (swscale's GBRP, faster than packed RGB
+// when scaling), then the crop, the horizontal flip and the display rotation while copying rows
+// into the clip's layout (3 x T x S x S, uint8). Only frames that a clip samples ever reach it.
+
+#include <cstdint>
+#include <vector>
+
+#include "data/ffmpeg_handles.hpp"
+#include "data/spatial_sampling.hpp"
+
+namespace multigrid::reference {
+
+/// Where a clip's pixels come from, in display orientation.
+struct clip_geometry {
+  frame_size scaled;  ///< the whole frame after scaling its short side
+  crop_box crop;      ///< inside `scaled`
+  bool flip = false;  ///< mirror left and right after cropping
+};
+
+/// Seconds spent in each step, summed over calls.
+struct conversion_timings {
+  double convert_seconds = 0;  ///< colour conversion and scaling (swscale)
+  double augment_seconds = 0;  ///< crop, flip and rotation into the clip layout
+  std::int64_t frames_converted = 0;
+};
+
+class frame_converter {
+ public:
+  /// Writes the crop of `frame` into three planes of crop.size x crop.size bytes (red, green,
+  /// blue). `frame_id` identifies the decoded frame: asking again for the same frame at the same
+  /// scaled size (another crop of a test view, a repeated last frame) reuses the conversion.
+  void convert(const AVFrame& frame, std::uint64_t frame_id, int rotation,
+               const clip_geometry& geometry, std::uint8_t* red, std::uint8_t* green,
+               std::uint8_t* blue, conversion_timings& timings);
+
+ private:
+  void scale(const AVFrame& frame, int width, int height);
+
+  ffmpeg::scaler scaler_;
+  std::vector<std::uint8_t> storage_;
+  std::uint8_t* planes_[3] = {};  ///< the scaled frame, coded orientation: red, green, blue
+  int stride_ = 0;
+  int scaled_width_ = 0;
+  int scaled_height_ = 0;
+  std::uint64_t converted_frame_ = ~std::uint64_t{0};
+};
+
+}  // namespace multigrid::reference
