@@ -75,8 +75,8 @@ class plan {
       if (!stage.schedule.empty() && stage.iterations_per_epoch == 0) {
         errors.push_back({"training samples", std::to_string(train_samples),
                           "too few for stage " + std::to_string(i) + ": " +
-                              std::to_string(per_rank) + " per process, less than one batch of " +
-                              std::to_string(stage.settings.base.per_gpu_batch) + " clips"});
+                              std::to_string(per_rank) + " per process, less than the epoch's first batch of " +
+                              std::to_string(stage.settings.cycle[0].per_gpu_batch) + " clips"});
       }
       stages_.push_back(stage);
       if (!stage.schedule.empty()) {
