@@ -79,6 +79,7 @@ class training_optimizer {
 
   torch::optim::SGD& sgd() noexcept { return *sgd_; }
   const parameter_groups& groups() const noexcept { return groups_; }
+  const sgd_settings& settings() const noexcept { return settings_; }
   /// The momentum buffer of a parameter, undefined before its first step.
   torch::Tensor momentum_buffer(const torch::Tensor& parameter) const;
 

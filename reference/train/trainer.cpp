@@ -1,0 +1,538 @@
+#include "train/trainer.hpp"
+
+#include <multigrid/evaluation_schedule.hpp>
+#include <multigrid/plan.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "compat/torch_compat.hpp"
+#include "data/annotation_format.hpp"
+#include "data/clip_loader.hpp"
+#include "model/model_state.hpp"
+#include "model/model_summary.hpp"
+#include "model/precise_batch_norm.hpp"
+#include "model/slowfast.hpp"
+#include "report/atomic_file.hpp"
+#include "train/batch_norm_sync_groups.hpp"
+#include "train/checkpoint.hpp"
+#include "train/checkpoint_directory.hpp"
+#include "train/device_selection.hpp"
+#include "train/distributed_environment.hpp"
+#include "train/error_text.hpp"
+#include "train/gradient_all_reducer.hpp"
+#include "train/graphed_training_step.hpp"
+#include "train/metrics.hpp"
+#include "train/optimizer.hpp"
+#include "train/process_group.hpp"
+#include "train/progress.hpp"
+#include "train/rng_state.hpp"
+#include "train/run_config.hpp"
+#include "train/run_layout.hpp"
+#include "train/run_report.hpp"
+#include "train/shutdown_signal.hpp"
+#include "train/throughput_meter.hpp"
+#include "train/training_step.hpp"
+
+namespace multigrid::reference {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+double seconds_since(clock::time_point start) {
+  return std::chrono::duration<double>(clock::now() - start).count();
+}
+
+batch_shape shape_of(const multigrid::clip_shape& shape) {
+  return {shape.per_gpu_batch, shape.global_batch, shape.num_frames, shape.crop};
+}
+
+std::string describe_shape(const multigrid::clip_shape& shape) {
+  return std::to_string(shape.per_gpu_batch) + "x" + std::to_string(shape.num_frames) + "x" +
+         std::to_string(shape.crop) + "x" + std::to_string(shape.crop);
+}
+
+/// Loads a split when its annotation file exists; training needs "train", the others are optional.
+std::shared_ptr<const video_dataset> optional_split(const data_config& data, const std::string& split,
+                                                    const std::vector<std::string>& class_names) {
+  const auto file = annotation_file_for_split(data.path_to_data_dir, split, data.format);
+  if (!std::filesystem::exists(file)) return nullptr;
+  return std::make_shared<const video_dataset>(load_split(data, split, class_names));
+}
+
+/// Everything one training run holds, in the order it is built.
+class training_run {
+ public:
+  training_run(const config_tree& tree, const trainer_options& options)
+      : options_(options), config_(read_run_config(tree)), layout_{config_.train.output_dir} {}
+
+  training_outcome run() {
+    const auto started = clock::now();
+    setup();
+    training_outcome outcome;
+    outcome.output_dir = layout_.output_dir;
+    outcome.epochs = plan_->epochs();
+    outcome.iterations = plan_->total_iterations();
+    shutdown_signal_handler signals;
+    outcome.completed = train(outcome);
+    outcome.train_seconds = position_.wall_seconds;
+    if (outcome.completed) final_test(outcome);
+    if (is_main()) write_report();
+    outcome.total_seconds = seconds_since(started);
+    outcome.final_loss = last_epoch_loss_;
+    return outcome;
+  }
+
+ private:
+  bool is_main() const { return group_->rank() == 0; }
+
+  void say(const std::string& text) {
+    if (!is_main()) return;
+    if (progress_) {
+      progress_->message(text);
+    } else {
+      std::fprintf(options_.out, "%s\n", text.c_str());
+      std::fflush(options_.out);
+    }
+  }
+
+  void setup() {
+    const auto environment = read_distributed_environment();
+    check_world_size(environment, config_.train.num_gpus);
+    device_ = select_device(config_.train.device, environment.local_rank);
+    process_group_options group_options;
+    group_options.timeout = std::chrono::milliseconds(
+        static_cast<std::int64_t>(config_.train.distributed_timeout_seconds * 1000));
+    group_options.backend =
+        device_.is_cuda() && config_.train.backend == distributed_backend::nccl && nccl_available()
+            ? collective_backend::nccl
+            : collective_backend::gloo;
+    group_ = process_group::join(environment, group_options);
+
+    // Debian's LibTorch starts with one intra-op thread whatever the machine has; use the cores
+    // this process has unless OMP_NUM_THREADS says otherwise.
+    if (std::getenv("OMP_NUM_THREADS") == nullptr) {
+      const auto cores = std::max(1u, std::thread::hardware_concurrency());
+      at::set_num_threads(static_cast<int>(std::max(1u, cores / static_cast<unsigned>(group_->size()))));
+    }
+    seed_torch(config_.train.rng_seed, group_->rank());
+    use_deterministic_algorithms(config_.train.train.deterministic);
+    if (device_.is_cuda()) compat::set_cudnn_benchmark(!config_.train.train.deterministic);
+
+    if (is_main()) {
+      std::filesystem::create_directories(layout_.output_dir);
+      std::fprintf(options_.out, "%s: training with config:\n%s\n", label().c_str(),
+                   config_.resolved.yaml().c_str());
+      save_resolved_config(config_.resolved, layout_.config());
+    }
+
+    train_set_ = std::make_shared<const video_dataset>(load_split(config_.data, "train"));
+    val_set_ = optional_split(config_.data, "val", train_set_->class_names());
+    test_set_ = optional_split(config_.data, "test", train_set_->class_names());
+    if (train_set_->num_classes() > config_.model.num_classes) {
+      throw config_error("MODEL.NUM_CLASSES = " + std::to_string(config_.model.num_classes) +
+                         ": the training set " + train_set_->source() + " has " +
+                         std::to_string(train_set_->num_classes()) + " classes");
+    }
+    try {
+      plan_ = std::make_unique<multigrid::plan>(config_.schedule, train_set_->size());
+    } catch (const multigrid::invalid_config& error) {
+      throw config_error(std::string(error.what()) + " (the training set " + train_set_->source() +
+                         " has " + std::to_string(train_set_->size()) + " videos)");
+    }
+
+    model_ = SlowFast(config_.model);
+    model_->to(device_);
+    if (device_.is_cuda()) {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : model_->parameters()) {
+        if (parameter.dim() == 5) {
+          parameter.set_data(parameter.data().contiguous(at::MemoryFormat::ChannelsLast3d));
+        }
+      }
+    }
+    if (is_main() && config_.log_model_info) {
+      const auto summary = summarize_model(model_, distinct_clip_sizes(config_.schedule));
+      std::fprintf(options_.out, "%s\n", format_model_summary(summary, config_.model).c_str());
+    }
+
+    optimizer_ = std::make_unique<training_optimizer>(split_batch_norm_parameters(*model_),
+                                                      sgd_settings_from(config_.train.optimizer));
+    checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
+    resume();
+    broadcast_module_state(*group_, *model_);
+    if (group_->size() > 1) {
+      std::vector<torch::Tensor> parameters;
+      for (const auto& entry : optimizer_->groups().regular) parameters.push_back(entry.tensor);
+      for (const auto& entry : optimizer_->groups().batch_norm) parameters.push_back(entry.tensor);
+      reducer_ = std::make_unique<gradient_all_reducer>(group_, parameters);
+      sync_groups_ = std::make_unique<batch_norm_sync_groups>(group_);
+    }
+    step_ = std::make_unique<training_step>(model_, *optimizer_, reducer_.get(), device_);
+    if (config_.train.train.cuda_graphs) {
+      if (!device_.is_cuda() || !cuda_graphs_supported()) {
+        say("TRAIN.CUDA_GRAPHS needs CUDA: training eagerly");
+      } else if (group_->size() > 1) {
+        say("TRAIN.CUDA_GRAPHS captures single-process steps only: training eagerly");
+      } else {
+        graphed_ = std::make_unique<graphed_training_step>(
+            model_, *optimizer_, device_, config_.data.mean, config_.data.std,
+            [this](const std::string& line) { say(line); });
+      }
+    }
+
+    auto loader_options = loader_options_from(config_.data, group_->rank(), group_->size(),
+                                              static_cast<std::uint64_t>(config_.train.rng_seed));
+    loader_options.pin_memory = device_.is_cuda() && config_.train.data_loader.pin_memory;
+    loader_options.broken_log = std::make_shared<broken_video_log>();
+    loader_options.report = [this](const std::string& line) { say(line); };
+    loader_ = std::make_unique<clip_loader>(train_set_, *plan_, loader_options);
+    if (config_.train.precise_batch_norm.enabled) {
+      precise_loader_ = std::make_unique<precise_bn_loader>(
+          train_set_, *plan_, loader_options, config_.train.precise_batch_norm.num_batches);
+    }
+    const int evaluation_batch =
+        std::max(1, config_.train.test.batch_size / group_->size());
+    if (val_set_ && !val_set_->empty()) {
+      const auto& data = config_.data;
+      validation_loader_ = std::make_unique<evaluation_loader>(
+          val_set_,
+          validation_views(data.num_frames, data.sampling_rate, data.train_crop_size,
+                           data.train_jitter_scales[0], evaluation_batch, data.target_fps),
+          loader_options);
+    }
+    if (is_main()) {
+      metrics_ = std::make_unique<metrics_log>(layout_.metrics());
+      progress_ = std::make_unique<progress_display>(options_.out, config_.train.log_period);
+    }
+  }
+
+  std::string label() const { return options_.label.empty() ? layout_.output_dir : options_.label; }
+
+  checkpoint_parts parts() {
+    return {[this](torch::serialize::OutputArchive& archive) { save_model_state(model_, archive); },
+            [this](torch::serialize::InputArchive& archive) { load_model_state(model_, archive); },
+            [this](torch::serialize::OutputArchive& archive) { optimizer_->save(archive); },
+            [this](torch::serialize::InputArchive& archive) { optimizer_->load(archive); }};
+  }
+
+  void resume() {
+    const bool wanted = options_.resume == resume_mode::always ||
+                        (options_.resume == resume_mode::automatic && config_.train.train.auto_resume);
+    std::optional<std::string> latest;
+    if (wanted) {
+      std::vector<std::string> skipped;
+      latest = checkpoints_->latest(&skipped);
+      for (const auto& reason : skipped) say("skipping a damaged checkpoint: " + reason);
+    }
+    if (!latest) {
+      if (options_.resume == resume_mode::always) {
+        throw config_error("--resume: no checkpoint in " + checkpoints_->folder());
+      }
+      if (!config_.train.train.checkpoint_file_path.empty()) {
+        opened_checkpoint initial(config_.train.train.checkpoint_file_path);
+        initial.load_model(parts().load_model);
+        say("initial weights from " + config_.train.train.checkpoint_file_path);
+      }
+      if (is_main()) truncate_metrics(layout_.metrics(), 0);
+      position_.train_samples = train_set_->size();
+      return;
+    }
+    opened_checkpoint checkpoint(*latest);
+    check_resume_compatible(checkpoint, config_.resolved, train_set_->size());
+    checkpoint.load(parts());
+    position_ = checkpoint.state().position;
+    history_ = checkpoint.state().history;
+    const auto warning = restore_rng_state(checkpoint.state().rng);
+    if (!warning.empty()) say(warning);
+    if (is_main()) truncate_metrics(layout_.metrics(), position_.global_iteration);
+    say("resuming from " + *latest + " at epoch " + std::to_string(position_.epoch) +
+        ", iteration " + std::to_string(position_.iteration_in_epoch));
+  }
+
+  /// Whether a signal asked any process to stop; every process gets the same answer.
+  bool any_process_asks_to_stop() {
+    auto flag = torch::tensor({shutdown_requested() ? 1.0 : 0.0}, torch::kDouble);
+    group_->all_reduce_sum(flag, "stop agreement");
+    return flag.item<double>() > 0;
+  }
+
+  void apply_stage(const multigrid::iteration_plan& step) {
+    const auto& mode = step.settings->batch_norm;
+    std::shared_ptr<batch_norm_synchronizer> synchronizer;
+    if (mode.type == multigrid::batch_norm_type::synchronized) {
+      synchronizer = sync_groups_->for_devices(mode.sync_devices);
+    }
+    if (graphed_) graphed_->reset();  // the graphs hold the old stage's BN statistics
+    model_->set_batch_norm_mode(mode, synchronizer);
+    applied_stage_ = step.stage;
+  }
+
+  void save_checkpoint() {
+    // Every process takes part in nothing here but rank 0 writes: the model is identical on all.
+    if (!is_main()) return;
+    model_->pool_batch_norm_statistics();  // mid-epoch too: the checkpoint holds plain BN
+    checkpoint_state state;
+    state.position = position_;
+    state.rng = capture_rng_state();
+    state.rng.loader_seed = static_cast<std::uint64_t>(config_.train.rng_seed);
+    state.history = history_;
+    state.config_yaml = config_.resolved.yaml();
+    checkpoints_->save(state, parts(), config_.train.train.keep_last_checkpoints,
+                       config_.train.train.checkpoint_period);
+  }
+
+  /// Trains to the end of the schedule; false when stopped by a signal.
+  bool train(training_outcome& outcome) {
+    const double wall_at_start = position_.wall_seconds;
+    const auto started = clock::now();
+    auto wall = [&] { return wall_at_start + seconds_since(started); };
+    const int epochs = plan_->epochs();
+    const int first_epoch = position_.epoch;
+    for (int epoch = first_epoch; epoch < epochs; ++epoch) {
+      // A resumed run continues its first epoch at the saved iteration, with the same batches.
+      loader_->start_epoch(epoch, epoch == first_epoch ? position_.iteration_in_epoch : 0);
+      position_.epoch = epoch;
+      throughput_meter meter;
+      meter.begin_epoch();
+      double loss_sum = 0;
+      std::int64_t loss_count = 0;
+      std::optional<multigrid::iteration_plan> last_step;
+      while (auto batch = loader_->next()) {
+        meter.batch_arrived();
+        const auto step = *batch->step;
+        if (step.stage_begins || applied_stage_ != step.stage) apply_stage(step);
+        torch::Tensor loss;
+        if (graphed_ && graphed_->capturing() && batch->clips.scalar_type() == torch::kUInt8) {
+          loss = graphed_->run(batch->clips, batch->labels, step.lr);
+        } else {
+          const auto input = model_input(batch->clips, device_, config_.data.mean, config_.data.std);
+          const auto labels = batch->labels.to(device_, /*non_blocking=*/true);
+          loss = step_->run(input, labels, step.lr);
+        }
+
+        // One small all-reduce per iteration makes every process agree on the mean loss, on a
+        // non-finite loss anywhere, and on a stop request, so all stop at the same iteration.
+        const double local_loss = loss.item<double>();
+        const bool finite = std::isfinite(local_loss);
+        auto agreement = torch::tensor({finite ? local_loss : 0.0, finite ? 0.0 : 1.0,
+                                        shutdown_requested() ? 1.0 : 0.0},
+                                       torch::kDouble);
+        group_->all_reduce_sum(agreement, "iteration agreement");
+        if (agreement[1].item<double>() > 0) {
+          throw training_error(
+              "non-finite loss at epoch " + std::to_string(epoch) + ", iteration " +
+              std::to_string(step.iteration) + " (global " + std::to_string(step.global_iteration) +
+              "), stage " + std::to_string(step.stage) + ", shape " + describe_shape(step.shape) +
+              ", lr " + std::to_string(step.lr) + "; the last good checkpoint is kept in " +
+              checkpoints_->folder());
+        }
+        const double mean_loss = agreement[0].item<double>() / group_->size();
+        if (device_.is_cuda()) torch::cuda::synchronize();
+        meter.iteration_done(step.shape.global_batch);
+        loss_sum += mean_loss;
+        ++loss_count;
+        position_.iteration_in_epoch = step.iteration + 1;
+        position_.global_iteration = step.global_iteration + 1;
+        position_.wall_seconds = wall();
+        last_step = step;
+        if (is_main()) {
+          iteration_metrics record;
+          record.epoch = epoch;
+          record.iteration = step.iteration;
+          record.global_iteration = step.global_iteration;
+          record.stage = step.stage;
+          record.shape = shape_of(step.shape);
+          record.lr = step.lr;
+          record.loss = mean_loss;
+          record.clips_per_second = meter.last_clips_per_second();
+          record.data_wait_share = meter.last_data_wait_share();
+          record.wall_seconds = position_.wall_seconds;
+          metrics_->append(record);
+          progress_state state;
+          state.epoch = epoch;
+          state.epochs = epochs;
+          state.iteration = step.iteration;
+          state.iterations = step.iterations_in_epoch;
+          state.stage = step.stage;
+          state.shape = record.shape;
+          state.lr = step.lr;
+          state.loss = loss_sum / static_cast<double>(loss_count);
+          state.clips_per_second = meter.epoch_clips_per_second();
+          state.data_wait_share = meter.epoch_data_wait_share();
+          state.epoch_seconds = meter.epoch_seconds();
+          progress_->update(state);
+        }
+        if (agreement[2].item<double>() > 0 && step.iteration + 1 < step.iterations_in_epoch) {
+          save_checkpoint();
+          outcome.stop_signal = shutdown_signal_number() ? shutdown_signal_number() : SIGTERM;
+          say("stopped by a signal at epoch " + std::to_string(epoch) + ", iteration " +
+              std::to_string(position_.iteration_in_epoch) + "; a checkpoint was written");
+          return false;
+        }
+      }
+      end_epoch(epoch, meter, loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0,
+                last_step, wall);
+      if (epoch + 1 < epochs && epoch + 1 == options_.stop_after_epochs) {
+        say("stopped after epoch " + std::to_string(epoch) + " as asked; run again to resume");
+        return false;
+      }
+      if (epoch + 1 < epochs && any_process_asks_to_stop()) {
+        outcome.stop_signal = shutdown_signal_number() ? shutdown_signal_number() : SIGTERM;
+        say("stopped by a signal after epoch " + std::to_string(epoch) + "; a checkpoint was written");
+        return false;
+      }
+    }
+    return true;
+  }
+
+  template <class Wall>
+  void end_epoch(int epoch, const throughput_meter& meter, double mean_loss,
+                 const std::optional<multigrid::iteration_plan>& last_step, Wall& wall) {
+    if (graphed_) graphed_->reset();  // precise BN and pooling rewrite what the graphs hold
+    if (precise_loader_) {
+      precise_loader_->start(epoch);
+      update_precise_batch_norm(
+          model_,
+          [this]() -> std::optional<torch::Tensor> {
+            auto batch = precise_loader_->next();
+            if (!batch) return std::nullopt;
+            return model_input(batch->clips, device_, config_.data.mean, config_.data.std);
+          },
+          config_.train.precise_batch_norm.num_batches);
+    }
+    model_->pool_batch_norm_statistics();
+
+    position_.epoch = epoch + 1;
+    position_.iteration_in_epoch = 0;
+    position_.wall_seconds = wall();
+    const auto stage_index = plan_->stage_of_epoch(epoch);
+    const auto& stage = plan_->stages()[static_cast<std::size_t>(stage_index)];
+    epoch_metrics record;
+    record.epoch = epoch;
+    record.stage = stage_index;
+    record.iterations = plan_->iterations_in_epoch(epoch);
+    record.step = position_.global_iteration;
+    record.shape = shape_of(stage.settings.base);
+    record.lr = last_step ? last_step->lr : plan_->lr_at(epoch);
+    record.loss = mean_loss;
+    record.clips_per_second = meter.epoch_clips_per_second();
+    record.data_wait_share = meter.epoch_data_wait_share();
+    record.epoch_seconds = meter.epoch_seconds();
+    record.wall_seconds = position_.wall_seconds;
+    history_.epochs.push_back(record);
+    last_epoch_loss_ = mean_loss;
+    if (is_main()) {
+      metrics_->append(record);
+      progress_->end_epoch(record, plan_->epochs());
+    }
+
+    if (validation_loader_ &&
+        multigrid::is_evaluation_epoch(config_.schedule, plan_->schedule(), epoch,
+                                       config_.train.train.eval_period)) {
+      const auto result = evaluate(*step_, *validation_loader_, config_.model.num_classes, device_,
+                                   config_.data.mean, config_.data.std, *group_);
+      record_evaluation(epoch, "val", 1, result);
+      last_validation_ = result;
+    }
+    save_checkpoint();
+    if (is_main()) metrics_->sync();
+  }
+
+  void record_evaluation(int epoch, const std::string& split, int views,
+                         const evaluation_result& result) {
+    evaluation_metrics record;
+    record.epoch = epoch;
+    record.step = position_.global_iteration;
+    record.split = split;
+    record.views = views;
+    record.videos = result.videos;
+    record.top1 = result.top1;
+    record.top5 = result.top5;
+    record.loss = result.loss;
+    record.wall_seconds = position_.wall_seconds;
+    history_.evaluations.push_back(record);
+    if (!is_main()) return;
+    metrics_->append(record);
+    char line[256];
+    std::snprintf(line, sizeof line, "%s epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
+                  split.c_str(), epoch, result.top1, result.top5,
+                  static_cast<long long>(result.videos), views, views == 1 ? "" : "s");
+    say(line);
+  }
+
+  void final_test(training_outcome& outcome) {
+    outcome.validation = last_validation_;
+    if (!config_.train.test.enable || !test_set_ || test_set_->empty()) return;
+    const auto& data = config_.data;
+    const auto& test = config_.train.test;
+    const int batch = std::max(1, test.batch_size / group_->size());
+    auto options = loader_options_from(data, group_->rank(), group_->size(),
+                                       static_cast<std::uint64_t>(config_.train.rng_seed));
+    evaluation_loader loader(test_set_,
+                             test_views(data.num_frames, data.sampling_rate, data.test_crop_size,
+                                        test.num_ensemble_views, test.num_spatial_crops,
+                                        data.train_jitter_scales[0], batch, data.target_fps),
+                             options);
+    const auto result = evaluate(*step_, loader, config_.model.num_classes, device_, data.mean,
+                                 data.std, *group_);
+    record_evaluation(plan_->epochs() - 1, "test", test.num_ensemble_views * test.num_spatial_crops,
+                      result);
+    outcome.test = result;
+  }
+
+  void write_report() {
+    metrics_->sync();
+    const auto run = load_run(layout_.output_dir, label());
+    write_run_report({run}, layout_.report());
+    const auto table = run_summary_table({run});
+    write_file_atomically(layout_.summary(), table);
+    say("report: " + layout_.report());
+  }
+
+  trainer_options options_;
+  run_config config_;
+  run_layout layout_;
+  torch::Device device_{torch::kCPU};
+  std::shared_ptr<process_group> group_;
+  std::shared_ptr<const video_dataset> train_set_;
+  std::shared_ptr<const video_dataset> val_set_;
+  std::shared_ptr<const video_dataset> test_set_;
+  std::unique_ptr<multigrid::plan> plan_;
+  SlowFast model_{nullptr};
+  std::unique_ptr<training_optimizer> optimizer_;
+  std::unique_ptr<checkpoint_directory> checkpoints_;
+  std::unique_ptr<gradient_all_reducer> reducer_;
+  std::unique_ptr<batch_norm_sync_groups> sync_groups_;
+  std::unique_ptr<training_step> step_;
+  std::unique_ptr<graphed_training_step> graphed_;
+  std::unique_ptr<clip_loader> loader_;
+  std::unique_ptr<precise_bn_loader> precise_loader_;
+  std::unique_ptr<evaluation_loader> validation_loader_;
+  std::unique_ptr<metrics_log> metrics_;
+  std::unique_ptr<progress_display> progress_;
+  training_position position_;
+  metrics_history history_;
+  std::optional<evaluation_result> last_validation_;
+  int applied_stage_ = -1;
+  double last_epoch_loss_ = 0;
+};
+
+}  // namespace
+
+training_outcome run_training(const config_tree& tree, const trainer_options& options) {
+  training_run run(tree, options);
+  try {
+    return run.run();
+  } catch (const distributed_error& error) {
+    throw training_error(error.what());
+  } catch (const c10::Error& error) {
+    throw training_error(error_text(error));
+  }
+}
+
+}  // namespace multigrid::reference
