@@ -5,9 +5,13 @@ namespace {
 thread_local multiply_add_counter* active_counter = nullptr;
 }  // namespace
 
-multiply_add_counter::multiply_add_counter() : outer_(active_counter) { active_counter = this; }
+multiply_add_counter::multiply_add_counter() : outer_(active_counter) {
+  active_counter = this;
+}
 
-multiply_add_counter::~multiply_add_counter() { active_counter = outer_; }
+multiply_add_counter::~multiply_add_counter() {
+  active_counter = outer_;
+}
 
 torch::Tensor counted_forward(torch::nn::Conv3d& conv, const torch::Tensor& input) {
   auto output = conv->forward(input);
@@ -23,7 +27,8 @@ torch::Tensor counted_forward(torch::nn::Conv3d& conv, const torch::Tensor& inpu
 
 torch::Tensor counted_forward(torch::nn::Linear& linear, const torch::Tensor& input) {
   auto output = linear->forward(input);
-  if (active_counter != nullptr) active_counter->add(output.numel() * linear->options.in_features());
+  if (active_counter != nullptr)
+    active_counter->add(output.numel() * linear->options.in_features());
   return output;
 }
 
