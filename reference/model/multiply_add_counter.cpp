@@ -2,7 +2,16 @@
 
 namespace multigrid::reference {
 namespace {
+
 thread_local multiply_add_counter* active_counter = nullptr;
+
+// Elements of one sample of a batched output (N, ...).
+std::int64_t sample_elements(const torch::Tensor& output) {
+  std::int64_t elements = 1;
+  for (std::int64_t d = 1; d < output.dim(); ++d) elements *= output.size(d);
+  return elements;
+}
+
 }  // namespace
 
 multiply_add_counter::multiply_add_counter() : outer_(active_counter) {
@@ -20,7 +29,7 @@ torch::Tensor counted_forward(torch::nn::Conv3d& conv, const torch::Tensor& inpu
     const auto& kernel = *options.kernel_size();
     const std::int64_t per_output =
         options.in_channels() / options.groups() * kernel[0] * kernel[1] * kernel[2];
-    active_counter->add(output.numel() * per_output);
+    active_counter->add(sample_elements(output) * per_output);
   }
   return output;
 }
@@ -28,7 +37,7 @@ torch::Tensor counted_forward(torch::nn::Conv3d& conv, const torch::Tensor& inpu
 torch::Tensor counted_forward(torch::nn::Linear& linear, const torch::Tensor& input) {
   auto output = linear->forward(input);
   if (active_counter != nullptr)
-    active_counter->add(output.numel() * linear->options.in_features());
+    active_counter->add(sample_elements(output) * linear->options.in_features());
   return output;
 }
 

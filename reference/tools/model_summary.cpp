@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "config/schedule_config.hpp"
@@ -18,35 +17,21 @@ namespace {
 using namespace multigrid::reference;
 
 constexpr const char* usage =
-    "usage: multigrid-model-summary [CONFIG] [--threads N] [KEY VALUE]...\n"
+    "usage: multigrid-model-summary [CONFIG] [KEY VALUE]...\n"
     "  CONFIG        PySlowFast YAML (or JSON) config; without it PySlowFast's defaults apply\n"
-    "  --threads N   CPU threads for the counting passes (default: all cores)\n"
     "  KEY VALUE     overrides, e.g. RESNET.DEPTH 101 MODEL.NUM_CLASSES 174\n"
     "Reads MODEL.NUM_CLASSES, MODEL.DROPOUT_RATE, RESNET.*, SLOWFAST.*, BN.EPS, BN.MOMENTUM,\n"
-    "DATA.NUM_FRAMES, DATA.TRAIN_CROP_SIZE and the MULTIGRID section. Multiply-adds are counted\n"
-    "while the model runs one clip of each shape (convolutions and classifier).\n";
-
-int parse_threads(const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value >= 1) return value;
-  } catch (const std::exception&) {
-  }
-  throw usage_error("--threads: `" + text + "` is not a positive integer");
-}
+    "DATA.NUM_FRAMES, DATA.TRAIN_CROP_SIZE and the MULTIGRID section. Multiply-adds (convolutions\n"
+    "and classifier) are counted from the output shapes the model's layers produce at each\n"
+    "clip shape of the schedule.\n";
 
 int run(int argc, char** argv) {
   std::vector<std::string> positional;
-  int threads = static_cast<int>(std::thread::hardware_concurrency());
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
       std::fputs(usage, stdout);
       return 0;
-    } else if (arg == "--threads") {
-      if (i + 1 >= argc) throw usage_error("--threads needs a value");
-      threads = parse_threads(argv[++i]);
     } else if (arg.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + arg);
     } else {
@@ -66,7 +51,6 @@ int run(int argc, char** argv) {
   check_schedule_config(tree, schedule);
   warn_unread_overrides(tree, "multigrid-model-summary");
 
-  torch::set_num_threads(threads > 0 ? threads : 1);
   SlowFast model(options);
   const auto summary = summarize_model(model, distinct_clip_sizes(schedule));
   std::cout << format_model_summary(summary, options);
