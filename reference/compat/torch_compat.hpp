@@ -3,6 +3,7 @@
 // (CPU) and against LibTorch 2.x with CUDA; everything version-specific is wrapped here, so the rest
 // of the code calls one spelling.
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -12,5 +13,90 @@ namespace multigrid::reference::compat {
 
 /// Whether this LibTorch was built with CUDA and a device is present.
 inline bool cuda_available() { return torch::cuda::is_available(); }
+
+// LibTorch 2.4 replaced the CUDA-only autocast switches (set_enabled, set_autocast_gpu_dtype) by
+// per-device ones and later releases deprecate the old names.
+#if MULTIGRID_TORCH_VERSION >= 204
+inline bool autocast_enabled(c10::DeviceType device) {
+  return at::autocast::is_autocast_enabled(device);
+}
+inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+  at::autocast::set_autocast_enabled(device, enabled);
+}
+inline at::ScalarType autocast_dtype(c10::DeviceType device) {
+  return at::autocast::get_autocast_dtype(device);
+}
+inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(device, dtype);
+}
+#else
+inline bool autocast_enabled(c10::DeviceType device) {
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled()
+                                        : at::autocast::is_enabled();
+}
+inline void set_autocast_enabled(c10::DeviceType device, bool enabled) {
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(enabled);
+  } else {
+    at::autocast::set_enabled(enabled);
+  }
+}
+inline at::ScalarType autocast_dtype(c10::DeviceType device) {
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype()
+                                        : at::autocast::get_autocast_gpu_dtype();
+}
+inline void set_autocast_dtype(c10::DeviceType device, at::ScalarType dtype) {
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
+}
+#endif
+
+/// Mixed precision for the scope of one forward pass (and the loss), as Python's
+/// `torch.autocast(device, dtype)` does: the previous state comes back on exit, and the cast cache
+/// is cleared when the outermost scope ends. The backward pass runs outside it.
+class autocast_scope {
+ public:
+  autocast_scope(c10::DeviceType device, at::ScalarType dtype, bool enabled = true)
+      : device_(device),
+        previous_enabled_(autocast_enabled(device)),
+        previous_dtype_(autocast_dtype(device)) {
+    set_autocast_enabled(device_, enabled);
+    set_autocast_dtype(device_, dtype);
+    at::autocast::increment_nesting();
+  }
+  ~autocast_scope() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    set_autocast_enabled(device_, previous_enabled_);
+    set_autocast_dtype(device_, previous_dtype_);
+  }
+  autocast_scope(const autocast_scope&) = delete;
+  autocast_scope& operator=(const autocast_scope&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool previous_enabled_;
+  at::ScalarType previous_dtype_;
+};
+
+/// Drops the gradients instead of zeroing them (Python's zero_grad(set_to_none=True)): the next
+/// backward writes them afresh, saving one memset per parameter. LibTorch 1.13's zero_grad()
+/// only zeroes.
+inline void zero_grad_to_none(torch::optim::Optimizer& optimizer) {
+#if MULTIGRID_TORCH_VERSION >= 200
+  optimizer.zero_grad(/*set_to_none=*/true);
+#else
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) parameter.mutable_grad() = torch::Tensor();
+  }
+#endif
+}
+
+/// cuDNN's per-shape algorithm search (Python's torch.backends.cudnn.benchmark).
+inline void set_cudnn_benchmark(bool enabled) {
+  at::globalContext().setBenchmarkCuDNN(enabled);
+}
 
 }  // namespace multigrid::reference::compat

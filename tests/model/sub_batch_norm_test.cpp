@@ -1,0 +1,192 @@
+#include "model/sub_batch_norm.hpp"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <multigrid/batch_norm_statistics.hpp>
+#include <string>
+#include <type_traits>
+
+#include "model_test_support.hpp"
+
+using namespace multigrid::reference;
+using namespace multigrid::reference::testing;
+
+namespace {
+
+constexpr std::int64_t channels = 3;
+
+SubBatchNorm3d layer_with_affine(int splits) {
+  SubBatchNorm3d layer(channels);
+  torch::NoGradGuard no_grad;
+  layer->weight.copy_(torch::tensor({0.5f, 2.0f, -1.0f}));
+  layer->bias.copy_(torch::tensor({0.1f, -0.3f, 0.7f}));
+  layer->set_splits(splits);
+  return layer;
+}
+
+torch::Tensor host_copy(const torch::Tensor& tensor) {
+  return tensor.detach().clone();
+}
+
+}  // namespace
+
+TEST_CASE("sub-batch BN trains like k BatchNorm3d layers on the interleaved splits") {
+  constexpr int splits = 4;
+  auto layer = layer_with_affine(splits);
+  torch::manual_seed(11);
+  const auto input = (torch::randn({8, channels, 2, 3, 3}) * 3 + 1).requires_grad_();
+  const auto projection = torch::randn({8, channels, 2, 3, 3});
+  const auto output = layer(input);
+  (output * projection).sum().backward();
+
+  const auto reference_input = input.detach().clone().requires_grad_();
+  torch::Tensor reference_output = torch::empty_like(output);
+  torch::Tensor weight_grad = torch::zeros({channels});
+  torch::Tensor bias_grad = torch::zeros({channels});
+  for (int j = 0; j < splits; ++j) {
+    torch::nn::BatchNorm3d reference(channels);
+    {
+      torch::NoGradGuard no_grad;
+      reference->weight.copy_(layer->weight);
+      reference->bias.copy_(layer->bias);
+    }
+    const auto rows = torch::tensor({j, j + splits});  // samples i with i % k == j
+    const auto split_output = reference(reference_input.index_select(0, rows));
+    (split_output * projection.index_select(0, rows)).sum().backward();
+    reference_output.index_copy_(0, rows, split_output.detach());
+    weight_grad += reference->weight.grad();
+    bias_grad += reference->bias.grad();
+    // Split j's running statistics sit at [j * C, (j + 1) * C).
+    CHECK(same_values(layer->training_running_mean().narrow(0, j * channels, channels),
+                      reference->running_mean));
+    CHECK(same_values(layer->training_running_var().narrow(0, j * channels, channels),
+                      reference->running_var));
+  }
+  CHECK(same_values(output.detach(), reference_output));
+  CHECK(same_values(input.grad(), reference_input.grad(), 1e-4));
+  CHECK(same_values(layer->weight.grad(), weight_grad, 1e-4));
+  CHECK(same_values(layer->bias.grad(), bias_grad, 1e-4));
+}
+
+TEST_CASE("evaluation uses the split statistics pooled by the library") {
+  constexpr int splits = 4;
+  auto layer = layer_with_affine(splits);
+  torch::manual_seed(12);
+  for (int step = 0; step < 3; ++step)
+    layer(torch::randn({8, channels, 2, 3, 3}) * (step + 1) + step);
+  CHECK(layer->pooling_pending());
+  const auto split_mean = host_copy(layer->training_running_mean());
+  const auto split_var = host_copy(layer->training_running_var());
+
+  auto expected_mean = torch::empty({channels});
+  auto expected_var = torch::empty({channels});
+  multigrid::pool_split_statistics(split_mean.data_ptr<float>(), split_var.data_ptr<float>(),
+                                   splits, channels, expected_mean.data_ptr<float>(),
+                                   expected_var.data_ptr<float>());
+  // The pooled mean is the mean of the split means; the splits really differ.
+  CHECK(same_values(expected_mean, split_mean.view({splits, channels}).mean(0)));
+  CHECK_FALSE(
+      same_values(split_mean.narrow(0, 0, channels), split_mean.narrow(0, channels, channels)));
+
+  layer->eval();
+  const auto input = torch::randn({2, channels, 2, 3, 3});
+  const auto output = layer(input);  // pools the pending statistics first
+  CHECK_FALSE(layer->pooling_pending());
+  CHECK(same_values(layer->running_mean, expected_mean));
+  CHECK(same_values(layer->running_var, expected_var));
+  CHECK(same_values(output, torch::batch_norm(input, layer->weight, layer->bias, expected_mean,
+                                              expected_var, false, 0.1, 1e-5, false)));
+}
+
+TEST_CASE("one clip per split: the pooled mean is the whole batch's mean") {
+  auto layer = layer_with_affine(8);
+  layer->set_momentum(1.0);  // running statistics = the last batch's
+  torch::manual_seed(13);
+  const auto input = torch::randn({8, channels, 2, 4, 4}) * 2 - 1;
+  layer(input);
+  layer->pool_statistics();
+  CHECK(same_values(layer->running_mean, input.mean({0, 2, 3, 4})));
+}
+
+TEST_CASE("changing the split count keeps the statistics: tile, then pool back") {
+  auto layer = layer_with_affine(1);
+  torch::manual_seed(14);
+  layer(torch::randn({4, channels, 2, 3, 3}) + 2);
+  const auto mean = host_copy(layer->running_mean);
+  const auto var = host_copy(layer->running_var);
+  layer->set_splits(8);
+  CHECK(same_values(layer->training_running_mean(), mean.repeat({8})));
+  layer->set_splits(2);
+  layer->set_plain();
+  CHECK(same_values(layer->running_mean, mean));
+  CHECK(same_values(layer->running_var, var));
+}
+
+TEST_CASE("a batch the split count does not divide is an error naming layer, batch and k") {
+  auto model = narrow_model();
+  model->set_batch_norm_mode({multigrid::batch_norm_type::sub_batch, 4, 1});
+  try {
+    model->forward(random_clips(6, 8, 32));
+    FAIL("no error");
+  } catch (const std::invalid_argument& error) {
+    const std::string message = error.what();
+    CHECK(message.find("s1.pathway0_stem.bn") != std::string::npos);
+    CHECK(message.find("batch of 6 clips") != std::string::npos);
+    CHECK(message.find("4 sub-batch BN splits") != std::string::npos);
+  }
+}
+
+TEST_CASE("sub-batch BN on a channels-last-3d input gives the same values in the same layout") {
+  auto layer = layer_with_affine(2);
+  torch::manual_seed(15);
+  const auto input = torch::randn({4, channels, 2, 3, 3});
+  const auto expected = layer(input);
+  auto layer_cl = layer_with_affine(2);
+  const auto output = layer_cl(input.contiguous(torch::MemoryFormat::ChannelsLast3d));
+  CHECK(output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+  CHECK(same_values(output, expected));
+}
+
+TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") {
+  auto model = narrow_model();
+  std::vector<torch::Tensor> before = model->parameters();
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  const auto labels = torch::tensor({0, 1, 2, 3}, torch::kLong);
+  const auto step = [&] {
+    optimizer.zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(random_clips(4, 8, 32)), labels).backward();
+    optimizer.step();
+  };
+
+  model->set_batch_norm_mode({multigrid::batch_norm_type::sub_batch, 4, 1});
+  step();
+  // The optimizer's state as (key, momentum buffer) pairs; the key type differs across LibTorch
+  // versions, so it is only compared with itself.
+  const auto snapshot = [&] {
+    using key_type = std::decay_t<decltype(optimizer.state().begin()->first)>;
+    std::map<key_type, torch::Tensor> state;
+    for (const auto& [key, value] : optimizer.state()) {
+      state[key] = static_cast<torch::optim::SGDParamState&>(*value).momentum_buffer().clone();
+    }
+    return state;
+  };
+  const auto saved = snapshot();
+  CHECK(saved.size() == before.size());
+
+  for (int splits : {2, 1, 4}) {
+    model->set_batch_norm_mode(
+        {splits == 1 ? multigrid::batch_norm_type::plain : multigrid::batch_norm_type::sub_batch,
+         splits, 1});
+    const auto after = model->parameters();
+    REQUIRE(after.size() == before.size());
+    for (std::size_t i = 0; i < after.size(); ++i) CHECK(after[i].is_same(before[i]));
+    const auto current = snapshot();
+    REQUIRE(current.size() == saved.size());
+    for (const auto& [key, buffer] : saved) CHECK(current.at(key).equal(buffer));
+  }
+  step();  // the optimizer still drives the same tensors: no new state, the buffers moved on
+  const auto stepped = snapshot();
+  CHECK(stepped.size() == saved.size());
+  CHECK_FALSE(stepped.begin()->second.equal(saved.begin()->second));
+}
