@@ -175,9 +175,11 @@ void precise_bn_loader::start(int epoch) {
                             options_.seed, training_options_for(options_), epoch, num_batches_);
   shape_ = source.shape();
   pipeline_->start(std::move(source), 0);
+  started_ = true;
 }
 
 std::optional<clip_batch> precise_bn_loader::next() {
+  if (!started_) throw std::logic_error("precise_bn_loader::next() before start(epoch)");
   auto batch = pipeline_->next();
   if (!batch) return std::nullopt;
   return to_tensors(std::move(*batch));
@@ -186,13 +188,15 @@ std::optional<clip_batch> precise_bn_loader::next() {
 evaluation_loader::evaluation_loader(std::shared_ptr<const video_dataset> dataset,
                                      evaluation_view_options views, loader_options options)
     : tensor_loader_base(dataset, options, views.batch_clips / views.spatial_crops),
-      batches_(dataset->size(), options.rank, options.world, views) {
-  start();
+      batches_(dataset->size(), options.rank, options.world, views) {}
+
+void evaluation_loader::start() {
+  pipeline_->start(batches_, 0);
+  started_ = true;
 }
 
-void evaluation_loader::start() { pipeline_->start(batches_, 0); }
-
 std::optional<clip_batch> evaluation_loader::next() {
+  if (!started_) start();  // decoding begins when the views are first asked for
   auto batch = pipeline_->next();
   if (!batch) return std::nullopt;
   return to_tensors(std::move(*batch));

@@ -129,6 +129,7 @@ class precise_bn_loader : public tensor_loader_base {
   std::shared_ptr<const multigrid::plan> plan_;
   int num_batches_ = 0;
   multigrid::clip_shape shape_;
+  bool started_ = false;
 };
 
 /// Validation or test views, every video of this rank's share once per view.
@@ -137,7 +138,7 @@ class evaluation_loader : public tensor_loader_base {
   evaluation_loader(std::shared_ptr<const video_dataset> dataset, evaluation_view_options views,
                     loader_options options);
 
-  /// Rewinds to the first batch.
+  /// Rewinds to the first batch. The first next() starts on its own; nothing is decoded before.
   void start();
   std::optional<clip_batch> next();
   std::int64_t batches() const noexcept { return batches_.batches(); }
@@ -147,6 +148,7 @@ class evaluation_loader : public tensor_loader_base {
 
  private:
   evaluation_batches batches_;
+  bool started_ = false;
 };
 
 }  // namespace multigrid::reference

@@ -1,7 +1,12 @@
 #include "data/frame_converter.hpp"
 
+extern "C" {
+#include <libavutil/pixdesc.h>
+}
+
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -24,10 +29,36 @@ void copy_row(const std::uint8_t* from, int width, bool mirror, std::uint8_t* to
   }
 }
 
+/// Whether a pixel format's planes can be addressed at an offset (planar or simply packed).
+bool windowable(int format) {
+  const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
+  return descriptor != nullptr &&
+         !(descriptor->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL));
+}
+
+/// Pointers to pixel (x, y) in each plane; x and y must be multiples of the chroma subsampling.
+void window_planes(const AVFrame& frame, int x, int y, const std::uint8_t* planes[4]) {
+  const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
+  const bool rgb = descriptor->flags & AV_PIX_FMT_FLAG_RGB;
+  for (int p = 0; p < 4; ++p) planes[p] = frame.data[p];
+  bool done[4] = {false, false, false, false};
+  for (int c = 0; c < descriptor->nb_components; ++c) {
+    const auto& component = descriptor->comp[c];
+    if (done[component.plane]) continue;
+    done[component.plane] = true;
+    const bool chroma = !rgb && (c == 1 || c == 2);
+    const int shift_x = chroma ? descriptor->log2_chroma_w : 0;
+    const int shift_y = chroma ? descriptor->log2_chroma_h : 0;
+    planes[component.plane] = frame.data[component.plane] +
+                              static_cast<std::ptrdiff_t>(y >> shift_y) * frame.linesize[component.plane] +
+                              static_cast<std::ptrdiff_t>(x >> shift_x) * component.step;
+  }
+}
+
 }  // namespace
 
-void frame_converter::scale(const AVFrame& frame, int width, int height) {
-  scaler_.reset(sws_getCachedContext(scaler_.release(), frame.width, frame.height,
+void frame_converter::scale(const AVFrame& frame, const source_window& window, int width, int height) {
+  scaler_.reset(sws_getCachedContext(scaler_.release(), window.width, window.height,
                                      static_cast<AVPixelFormat>(frame.format), width, height,
                                      AV_PIX_FMT_GBRP, SWS_BILINEAR, nullptr, nullptr, nullptr));
   if (!scaler_) {
@@ -48,9 +79,12 @@ void frame_converter::scale(const AVFrame& frame, int width, int height) {
   // GBRP's planes are green, blue, red.
   std::uint8_t* targets[4] = {planes_[1], planes_[2], planes_[0], nullptr};
   int strides[4] = {stride, stride, stride, 0};
-  sws_scale(scaler_.get(), frame.data, frame.linesize, 0, frame.height, targets, strides);
+  const std::uint8_t* sources[4];
+  window_planes(frame, window.x, window.y, sources);
+  sws_scale(scaler_.get(), sources, frame.linesize, 0, window.height, targets, strides);
   scaled_width_ = width;
   scaled_height_ = height;
+  scaled_window_ = window;
 }
 
 void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int rotation,
@@ -66,9 +100,46 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
     throw std::logic_error("frame_converter: crop outside the scaled frame");
   }
 
+  // What to scale: the whole frame, or only the part under the crop when that is much smaller.
+  source_window window{0, 0, frame.width, frame.height};
+  int out_width = width;
+  int out_height = height;
+  int offset_x = crop.x;
+  int offset_y = crop.y;
+  const double crop_share = static_cast<double>(crop.size) * crop.size /
+                            (static_cast<double>(width) * height);
+  if (rotation == 0 && crop_share < 0.5 && windowable(frame.format)) {
+    const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
+    const int align_x = 1 << descriptor->log2_chroma_w;
+    const int align_y = 1 << descriptor->log2_chroma_h;
+    const double fx = static_cast<double>(width) / frame.width;
+    const double fy = static_cast<double>(height) / frame.height;
+    // The bilinear filter reaches about one source pixel per output pixel either side.
+    const int reach_x = static_cast<int>(std::ceil(1 / fx)) + 2;
+    const int reach_y = static_cast<int>(std::ceil(1 / fy)) + 2;
+    int left = std::max(0, static_cast<int>(std::floor(crop.x / fx)) - reach_x) / align_x * align_x;
+    int top = std::max(0, static_cast<int>(std::floor(crop.y / fy)) - reach_y) / align_y * align_y;
+    int right = std::min(frame.width, static_cast<int>(std::ceil((crop.x + crop.size) / fx)) + reach_x);
+    int bottom = std::min(frame.height, static_cast<int>(std::ceil((crop.y + crop.size) / fy)) + reach_y);
+    window = {left, top, right - left, bottom - top};
+    out_width = static_cast<int>(std::lround(window.width * fx));
+    out_height = static_cast<int>(std::lround(window.height * fy));
+    offset_x = std::max(0, static_cast<int>(std::lround(crop.x - left * fx)));
+    offset_y = std::max(0, static_cast<int>(std::lround(crop.y - top * fy)));
+    if (offset_x + crop.size > out_width) {
+      if (right == frame.width) offset_x = std::max(0, out_width - crop.size);
+      out_width = std::max(out_width, offset_x + crop.size);
+    }
+    if (offset_y + crop.size > out_height) {
+      if (bottom == frame.height) offset_y = std::max(0, out_height - crop.size);
+      out_height = std::max(out_height, offset_y + crop.size);
+    }
+  }
+
   auto start = clock_type::now();
-  if (frame_id != converted_frame_ || width != scaled_width_ || height != scaled_height_) {
-    scale(frame, width, height);
+  if (frame_id != converted_frame_ || out_width != scaled_width_ || out_height != scaled_height_ ||
+      !(window == scaled_window_)) {
+    scale(frame, window, out_width, out_height);
     converted_frame_ = frame_id;
     timings.convert_seconds += seconds_since(start);
     ++timings.frames_converted;
@@ -82,7 +153,7 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
     std::uint8_t* out = outputs[c];
     if (rotation == 0) {
       for (int y = 0; y < size; ++y) {
-        copy_row(plane + static_cast<std::ptrdiff_t>(crop.y + y) * stride_ + crop.x, size,
+        copy_row(plane + static_cast<std::ptrdiff_t>(offset_y + y) * stride_ + offset_x, size,
                  geometry.flip, out + static_cast<std::ptrdiff_t>(y) * size);
       }
       continue;
