@@ -6,6 +6,8 @@ default keyframe interval, and the same videos after multigrid-prepare-videos), 
 the baseline (pyav_clip_baseline.py, one process, torch threads 1) and then our single-thread
 benchmark (data_clip_bench clips_per_core), and reports clips/s and the ratio. Other load on the
 machine slows both sides alike, which is why they alternate row by row; ratios are what to read.
+Both are also given per CPU-second (clips / CPU time of the process), which other load disturbs
+far less than wall time on a shared machine.
 
   bench/data/compare_with_pyav.py --build build [--baseline-dir ../shared/bench] [--work DIR]
       [--videos 24] [--clips 40] [--modes t1,default] [--all-cores] [--md results.md]
@@ -82,7 +84,9 @@ def main():
             shape = SHAPES[i]
             base = {m: baseline(script, videos, i, m, a.clips, work) for m in modes}
             mine = ours(a.build, videos, shape, False, a.min_time)
+            mine["clips_per_cpu_s"] = 1e3 / mine["cpu_time"]
             row = {"set": set_name, "shape": "%d/%d/%d" % shape, "ours": mine,
+                   "baseline_per_cpu_s": {m: base[m]["clips_per_s"] / base[m]["cpu_util"] for m in modes},
                    "baseline": {m: base[m]["clips_per_s"] for m in modes},
                    "baseline_groups_ms": {m: base[m]["groups_mean_ms"] for m in modes},
                    "baseline_frames_decoded": base[modes[0]]["decoded_frames_mean"],
@@ -90,7 +94,9 @@ def main():
             if a.all_cores:
                 row["ours_all_cores"] = ours(a.build, videos, shape, True, a.min_time)
             rows.append(row)
-            ratios = "  ".join("x%.2f vs %s" % (mine["clips_per_s"] / row["baseline"][m], m) for m in modes)
+            ratios = "  ".join("x%.2f vs %s (per CPU-s x%.2f)" % (
+                mine["clips_per_s"] / row["baseline"][m],
+                m, mine["clips_per_cpu_s"] / row["baseline_per_cpu_s"][m]) for m in modes)
             print("%-9s %-9s ours %6.1f clips/s (decode %5.1f ms, %5.1f frames; convert %4.1f; augment %4.1f)"
                   "  baseline %s  %s" % (set_name, row["shape"], mine["clips_per_s"], mine["decode_ms"],
                                          mine["frames_decoded"], mine["convert_ms"], mine["augment_ms"],
@@ -99,15 +105,20 @@ def main():
 
     lines = ["| videos | T/r/S | ours clips/s (1 core) | " +
              " | ".join("baseline %s clips/s | ratio" % m for m in modes) +
+             " | ours clips per CPU-s | " + " | ".join("baseline %s per CPU-s | ratio" % m for m in modes) +
              " | ours: open / seek+decode / convert / augment ms, frames decoded | baseline: seek+decode / rgb / resize+crop+norm ms, frames decoded |" +
              (" ours, all cores clips/s |" if a.all_cores else ""),
-             "|" + "---|" * (4 + 2 * len(modes) + (1 if a.all_cores else 0))]
+             "|" + "---|" * (5 + 4 * len(modes) + (1 if a.all_cores else 0))]
     for r in rows:
         o = r["ours"]
         g = r["baseline_groups_ms"][modes[0]]
         cells = ["%s" % r["set"], r["shape"], "%.1f" % o["clips_per_s"]]
         for m in modes:
             cells += ["%.2f" % r["baseline"][m], "%.2fx" % (o["clips_per_s"] / r["baseline"][m])]
+        cells.append("%.1f" % o["clips_per_cpu_s"])
+        for m in modes:
+            cells += ["%.2f" % r["baseline_per_cpu_s"][m],
+                      "%.2fx" % (o["clips_per_cpu_s"] / r["baseline_per_cpu_s"][m])]
         cells.append("%.1f / %.1f / %.1f / %.1f, %.0f" % (o["open_ms"], o["decode_ms"], o["convert_ms"],
                                                        o["augment_ms"], o["frames_decoded"]))
         cells.append("%.1f / %.1f / %.1f, %.0f" % (g["a_seek_decode"], g["b_rgb"], g["c_resize_crop_norm"],

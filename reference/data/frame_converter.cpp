@@ -33,12 +33,14 @@ void copy_row(const std::uint8_t* from, int width, bool mirror, std::uint8_t* to
 bool windowable(int format) {
   const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
   return descriptor != nullptr &&
-         !(descriptor->flags & (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL));
+         !(descriptor->flags &
+           (AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_HWACCEL));
 }
 
 /// Pointers to pixel (x, y) in each plane; x and y must be multiples of the chroma subsampling.
 void window_planes(const AVFrame& frame, int x, int y, const std::uint8_t* planes[4]) {
-  const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
+  const AVPixFmtDescriptor* descriptor =
+      av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
   const bool rgb = descriptor->flags & AV_PIX_FMT_FLAG_RGB;
   for (int p = 0; p < 4; ++p) planes[p] = frame.data[p];
   bool done[4] = {false, false, false, false};
@@ -49,23 +51,47 @@ void window_planes(const AVFrame& frame, int x, int y, const std::uint8_t* plane
     const bool chroma = !rgb && (c == 1 || c == 2);
     const int shift_x = chroma ? descriptor->log2_chroma_w : 0;
     const int shift_y = chroma ? descriptor->log2_chroma_h : 0;
-    planes[component.plane] = frame.data[component.plane] +
-                              static_cast<std::ptrdiff_t>(y >> shift_y) * frame.linesize[component.plane] +
-                              static_cast<std::ptrdiff_t>(x >> shift_x) * component.step;
+    planes[component.plane] =
+        frame.data[component.plane] +
+        static_cast<std::ptrdiff_t>(y >> shift_y) * frame.linesize[component.plane] +
+        static_cast<std::ptrdiff_t>(x >> shift_x) * component.step;
   }
 }
 
 }  // namespace
 
-void frame_converter::scale(const AVFrame& frame, const source_window& window, int width, int height) {
-  scaler_.reset(sws_getCachedContext(scaler_.release(), window.width, window.height,
-                                     static_cast<AVPixelFormat>(frame.format), width, height,
-                                     AV_PIX_FMT_GBRP, SWS_BILINEAR, nullptr, nullptr, nullptr));
-  if (!scaler_) {
-    throw std::runtime_error("cannot convert " + std::to_string(frame.width) + "x" +
-                             std::to_string(frame.height) + " frames of pixel format " +
-                             std::to_string(frame.format) + " to RGB");
+SwsContext* frame_converter::scaler_for(int source_width, int source_height, int format, int width,
+                                        int height) {
+  ++scaler_uses_;
+  cached_scaler* oldest = nullptr;
+  for (auto& entry : scalers_) {
+    if (entry.source_width == source_width && entry.source_height == source_height &&
+        entry.format == format && entry.width == width && entry.height == height) {
+      entry.last_use = scaler_uses_;
+      return entry.scaler.get();
+    }
+    if (oldest == nullptr || entry.last_use < oldest->last_use) oldest = &entry;
   }
+  ffmpeg::scaler created(sws_getContext(source_width, source_height,
+                                        static_cast<AVPixelFormat>(format), width, height,
+                                        AV_PIX_FMT_GBRP, SWS_BILINEAR, nullptr, nullptr, nullptr));
+  if (!created) {
+    throw std::runtime_error("cannot convert " + std::to_string(source_width) + "x" +
+                             std::to_string(source_height) + " frames of pixel format " +
+                             std::to_string(format) + " to RGB");
+  }
+  cached_scaler* slot = oldest;
+  if (scalers_.size() < scaler_cache_size) {
+    scalers_.emplace_back();
+    slot = &scalers_.back();
+  }
+  *slot = {source_width, source_height, format, width, height, scaler_uses_, std::move(created)};
+  return slot->scaler.get();
+}
+
+void frame_converter::scale(const AVFrame& frame, const source_window& window, int width,
+                            int height) {
+  SwsContext* scaler = scaler_for(window.width, window.height, frame.format, width, height);
   // Rows aligned to 64 bytes keep swscale on its SIMD paths.
   const int stride = (width + 63) / 64 * 64;
   const std::size_t plane = static_cast<std::size_t>(stride) * static_cast<std::size_t>(height);
@@ -81,16 +107,15 @@ void frame_converter::scale(const AVFrame& frame, const source_window& window, i
   int strides[4] = {stride, stride, stride, 0};
   const std::uint8_t* sources[4];
   window_planes(frame, window.x, window.y, sources);
-  sws_scale(scaler_.get(), sources, frame.linesize, 0, window.height, targets, strides);
+  sws_scale(scaler, sources, frame.linesize, 0, window.height, targets, strides);
   scaled_width_ = width;
   scaled_height_ = height;
   scaled_window_ = window;
 }
 
 void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int rotation,
-                              const clip_geometry& geometry, std::uint8_t* red,
-                              std::uint8_t* green, std::uint8_t* blue,
-                              conversion_timings& timings) {
+                              const clip_geometry& geometry, std::uint8_t* red, std::uint8_t* green,
+                              std::uint8_t* blue, conversion_timings& timings) {
   const bool sideways = rotation == 90 || rotation == 270;
   const int width = sideways ? geometry.scaled.height : geometry.scaled.width;
   const int height = sideways ? geometry.scaled.width : geometry.scaled.height;
@@ -106,10 +131,11 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
   int out_height = height;
   int offset_x = crop.x;
   int offset_y = crop.y;
-  const double crop_share = static_cast<double>(crop.size) * crop.size /
-                            (static_cast<double>(width) * height);
+  const double crop_share =
+      static_cast<double>(crop.size) * crop.size / (static_cast<double>(width) * height);
   if (rotation == 0 && crop_share < 0.5 && windowable(frame.format)) {
-    const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
+    const AVPixFmtDescriptor* descriptor =
+        av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
     const int align_x = 1 << descriptor->log2_chroma_w;
     const int align_y = 1 << descriptor->log2_chroma_h;
     const double fx = static_cast<double>(width) / frame.width;
@@ -117,10 +143,22 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
     // The bilinear filter reaches about one source pixel per output pixel either side.
     const int reach_x = static_cast<int>(std::ceil(1 / fx)) + 2;
     const int reach_y = static_cast<int>(std::ceil(1 / fy)) + 2;
-    int left = std::max(0, static_cast<int>(std::floor(crop.x / fx)) - reach_x) / align_x * align_x;
-    int top = std::max(0, static_cast<int>(std::floor(crop.y / fy)) - reach_y) / align_y * align_y;
-    int right = std::min(frame.width, static_cast<int>(std::ceil((crop.x + crop.size) / fx)) + reach_x);
-    int bottom = std::min(frame.height, static_cast<int>(std::ceil((crop.y + crop.size) / fy)) + reach_y);
+    // The window's size depends only on the scale and the crop, not on where the crop is, so
+    // that clips of the same jittered size share a scaler.
+    const auto extent = [](int crop_size, double factor, int reach, int align, int limit) {
+      const int needed = static_cast<int>(std::ceil(crop_size / factor)) + 2 * reach + align;
+      return std::min(limit, (needed + 7) / 8 * 8);
+    };
+    const auto place = [](int crop_start, double factor, int reach, int align, int size, int limit) {
+      const int wanted = static_cast<int>(std::floor(crop_start / factor)) - reach;
+      return std::clamp(wanted, 0, limit - size) / align * align;
+    };
+    const int window_width = extent(crop.size, fx, reach_x, align_x, frame.width);
+    const int window_height = extent(crop.size, fy, reach_y, align_y, frame.height);
+    const int left = place(crop.x, fx, reach_x, align_x, window_width, frame.width);
+    const int top = place(crop.y, fy, reach_y, align_y, window_height, frame.height);
+    const int right = left + window_width;
+    const int bottom = top + window_height;
     window = {left, top, right - left, bottom - top};
     out_width = static_cast<int>(std::lround(window.width * fx));
     out_height = static_cast<int>(std::lround(window.height * fy));
@@ -175,7 +213,8 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
           cx = width - 1 - display_y;
           cy = display_x;
         }
-        out[static_cast<std::ptrdiff_t>(y) * size + x] = plane[static_cast<std::ptrdiff_t>(cy) * stride_ + cx];
+        out[static_cast<std::ptrdiff_t>(y) * size + x] =
+            plane[static_cast<std::ptrdiff_t>(cy) * stride_ + cx];
       }
     }
   }

@@ -49,7 +49,17 @@ class frame_converter {
   };
   void scale(const AVFrame& frame, const source_window& window, int width, int height);
 
-  ffmpeg::scaler scaler_;
+  /// Scalers by (source size and format, output size): setting one up costs about as much as
+  /// converting several frames, and clips of the same jittered size recur.
+  struct cached_scaler {
+    int source_width = 0, source_height = 0, format = -1, width = 0, height = 0;
+    std::uint64_t last_use = 0;
+    ffmpeg::scaler scaler;
+  };
+  static constexpr std::size_t scaler_cache_size = 64;
+  SwsContext* scaler_for(int source_width, int source_height, int format, int width, int height);
+  std::vector<cached_scaler> scalers_;
+  std::uint64_t scaler_uses_ = 0;
   std::vector<std::uint8_t> storage_;
   std::uint8_t* planes_[3] = {};  ///< the scaled frame, coded orientation: red, green, blue
   int stride_ = 0;
