@@ -149,7 +149,8 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
       const int needed = static_cast<int>(std::ceil(crop_size / factor)) + 2 * reach + align;
       return std::min(limit, (needed + 7) / 8 * 8);
     };
-    const auto place = [](int crop_start, double factor, int reach, int align, int size, int limit) {
+    const auto place = [](int crop_start, double factor, int reach, int align, int size,
+                          int limit) {
       const int wanted = static_cast<int>(std::floor(crop_start / factor)) - reach;
       return std::clamp(wanted, 0, limit - size) / align * align;
     };

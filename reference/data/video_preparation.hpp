@@ -27,7 +27,7 @@ struct preparation_options {
   /// x264 tune. fastdecode (no CABAC, no deblocking filter, no weighted prediction) halves the
   /// decoding time per frame for about 15 % larger files; "none" keeps x264's defaults.
   std::string tune = "fastdecode";
-  int quality = -1;            ///< CRF / qscale; -1: default
+  int quality = -1;  ///< CRF / qscale; -1: default
   /// Extra x264 settings, key=value:key=value. By default no B-frame is a reference (x264's
   /// b-pyramid off), so the loader can skip every B-frame a clip does not sample: about a quarter
   /// fewer frames decoded per clip, at the same file size.
