@@ -100,3 +100,17 @@ inline void set_cudnn_benchmark(bool enabled) {
 }
 
 }  // namespace multigrid::reference::compat
+
+namespace multigrid::reference::compat {
+
+/// Whether page-locked (pinned) host memory can be allocated: it needs the CUDA runtime, which a
+/// CPU-only LibTorch lacks.
+inline bool pinned_memory_available() { return torch::cuda::is_available(); }
+
+/// An uninitialised 1-D host tensor, page-locked when `pinned` (then copies to the GPU can run
+/// asynchronously with non_blocking = true).
+inline torch::Tensor empty_host_tensor(std::int64_t elements, torch::ScalarType type, bool pinned) {
+  return torch::empty({elements}, torch::TensorOptions().dtype(type).pinned_memory(pinned));
+}
+
+}  // namespace multigrid::reference::compat
