@@ -81,8 +81,23 @@ class autocast_scope {
   at::ScalarType previous_dtype_;
 };
 
+/// Drops the gradients instead of zeroing them (Python's zero_grad(set_to_none=True)): the next
+/// backward writes them afresh, saving one memset per parameter. LibTorch 1.13's zero_grad()
+/// only zeroes.
+inline void zero_grad_to_none(torch::optim::Optimizer& optimizer) {
+#if MULTIGRID_TORCH_VERSION >= 200
+  optimizer.zero_grad(/*set_to_none=*/true);
+#else
+  for (auto& group : optimizer.param_groups()) {
+    for (auto& parameter : group.params()) parameter.mutable_grad() = torch::Tensor();
+  }
+#endif
+}
+
 /// cuDNN's per-shape algorithm search (Python's torch.backends.cudnn.benchmark).
-inline void set_cudnn_benchmark(bool enabled) { at::globalContext().setBenchmarkCuDNN(enabled); }
+inline void set_cudnn_benchmark(bool enabled) {
+  at::globalContext().setBenchmarkCuDNN(enabled);
+}
 
 }  // namespace multigrid::reference::compat
 

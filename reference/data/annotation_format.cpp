@@ -6,10 +6,14 @@ namespace multigrid::reference {
 
 std::string_view annotation_format_name(annotation_format format) noexcept {
   switch (format) {
-    case annotation_format::automatic: return "auto";
-    case annotation_format::pyslowfast: return "pyslowfast";
-    case annotation_format::mmaction2: return "mmaction2";
-    case annotation_format::kinetics: return "kinetics";
+    case annotation_format::automatic:
+      return "auto";
+    case annotation_format::pyslowfast:
+      return "pyslowfast";
+    case annotation_format::mmaction2:
+      return "mmaction2";
+    case annotation_format::kinetics:
+      return "kinetics";
   }
   return "unknown";
 }
@@ -29,9 +33,12 @@ std::string annotation_file_for_split(const std::string& folder, const std::stri
   const auto mmaction2 = (root / (split + "_list_videos.txt")).string();
   const auto kinetics = (root / ("kinetics_" + split + ".csv")).string();
   switch (format) {
-    case annotation_format::pyslowfast: return pyslowfast;
-    case annotation_format::mmaction2: return mmaction2;
-    case annotation_format::kinetics: return kinetics;
+    case annotation_format::pyslowfast:
+      return pyslowfast;
+    case annotation_format::mmaction2:
+      return mmaction2;
+    case annotation_format::kinetics:
+      return kinetics;
     case annotation_format::automatic:
       for (const auto& candidate : {pyslowfast, mmaction2, kinetics}) {
         if (std::filesystem::exists(candidate)) return candidate;

@@ -37,7 +37,8 @@ void broken_video_log::failed(const broken_video& video, bool whole_file) {
           " videos tried cannot be decoded, more than the allowed share of " +
           std::to_string(policy_.max_share) +
           " (DATA.MAX_FAILURE_SHARE); check DATA.PATH_PREFIX and the annotation file. "
-          "Examples:\n" + examples_locked(5));
+          "Examples:\n" +
+          examples_locked(5));
     }
   }
   if (!message.empty()) {

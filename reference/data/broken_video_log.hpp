@@ -18,7 +18,7 @@ struct broken_video {
   std::int64_t index = 0;  ///< in the dataset
   std::string path;
   std::string reason;
-  std::string origin;      ///< annotation file and line
+  std::string origin;  ///< annotation file and line
 };
 
 struct broken_video_policy {
@@ -40,9 +40,9 @@ class broken_video_log {
   /// Whether every clip of this video is known to fail (it could not be opened).
   bool known_unopenable(std::int64_t index) const;
 
-  std::int64_t failures() const;        ///< failed attempts, repeats included
-  std::int64_t broken_videos() const;   ///< distinct videos
-  std::int64_t videos_tried() const;    ///< distinct videos
+  std::int64_t failures() const;             ///< failed attempts, repeats included
+  std::int64_t broken_videos() const;        ///< distinct videos
+  std::int64_t videos_tried() const;         ///< distinct videos
   std::vector<broken_video> broken() const;  ///< in the order they were found
   /// "path: reason (origin)" of up to `count` broken videos, one per line.
   std::string examples(std::size_t count) const;

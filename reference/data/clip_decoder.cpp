@@ -105,9 +105,11 @@ bool clip_decoder::decode_pass(video_reader& reader, const std::vector<sampled_c
   const std::int64_t seek_target = (by_index || !allow_restart) ? 0 : window_start;
 
   const auto start = clock_type::now();
-  const auto conversion_before = timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
+  const auto conversion_before =
+      timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
   const auto finish_timing = [&] {
-    const auto conversion_after = timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
+    const auto conversion_after =
+        timings_.conversion.convert_seconds + timings_.conversion.augment_seconds;
     timings_.seek_decode_seconds += seconds_since(start) - (conversion_after - conversion_before);
     timings_.frames_decoded += reader.frames_decoded();
   };
@@ -203,9 +205,10 @@ bool clip_decoder::decode_known_frames(video_reader& reader, const std::vector<s
     for (std::size_t c = 0; c < clips.size(); ++c) {
       for (std::size_t slot = 0; slot < targets[c].size(); ++slot) {
         if (filled[c][slot]) continue;
-        std::string reason = "the frame at " + seconds_text(targets[c][slot], info) +
-                             " s could not be decoded";
-        if (!reader.read_error().empty()) reason += " (reading stopped: " + reader.read_error() + ")";
+        std::string reason =
+            "the frame at " + seconds_text(targets[c][slot], info) + " s could not be decoded";
+        if (!reader.read_error().empty())
+          reason += " (reading stopped: " + reader.read_error() + ")";
         throw video_error(reader.path(), reason);
       }
     }
@@ -213,8 +216,10 @@ bool clip_decoder::decode_known_frames(video_reader& reader, const std::vector<s
   return true;
 }
 
-bool clip_decoder::decode_counting_frames(video_reader& reader, const std::vector<sampled_clip>& clips,
-                                          const std::vector<std::uint8_t*>& outputs, bool check_seek) {
+bool clip_decoder::decode_counting_frames(video_reader& reader,
+                                          const std::vector<sampled_clip>& clips,
+                                          const std::vector<std::uint8_t*>& outputs,
+                                          bool check_seek) {
   // Without trustworthy packet timestamps, frames are counted as they come out of the decoder.
   const video_info& info = reader.info();
   const bool by_index = clips.front().by_frame_index;
@@ -229,7 +234,8 @@ bool clip_decoder::decode_counting_frames(video_reader& reader, const std::vecto
   std::int64_t frame_index = -1;
   const auto finish_with = [&](std::size_t c, const AVFrame& frame, std::uint64_t serial) {
     auto& p = progress[c];
-    while (p.next_slot < clips[c].positions.size()) emit(reader, clips[c], outputs[c], p.next_slot++, frame, serial);
+    while (p.next_slot < clips[c].positions.size())
+      emit(reader, clips[c], outputs[c], p.next_slot++, frame, serial);
     p.done = true;
     --remaining;
   };
@@ -251,7 +257,8 @@ bool clip_decoder::decode_counting_frames(video_reader& reader, const std::vecto
       }
       // PySlowFast keeps the first frame after the window and stops; positions past the frames
       // kept are clamped to the last one.
-      if (time > clip.end_ticks || p.next_slot == clip.positions.size()) finish_with(c, *frame, serial);
+      if (time > clip.end_ticks || p.next_slot == clip.positions.size())
+        finish_with(c, *frame, serial);
     }
     if (remaining > 0) {
       av_frame_unref(previous_.get());

@@ -13,9 +13,9 @@ pipeline_options pipeline_options_for(const loader_options& options, int batch_c
   pipeline.workers = options.workers;
   // Enough batches in flight that every worker has a job even when batches are small.
   const int hint = std::max(1, batch_clips_hint);
-  pipeline.prefetch_batches =
-      options.prefetch_batches > 0 ? options.prefetch_batches
-                                   : std::max(2, (2 * options.workers + hint - 1) / hint);
+  pipeline.prefetch_batches = options.prefetch_batches > 0
+                                  ? options.prefetch_batches
+                                  : std::max(2, (2 * options.workers + hint - 1) / hint);
   pipeline.normalise = !options.uint8_output;
   pipeline.mean = options.mean;
   pipeline.std = options.std;
@@ -72,7 +72,8 @@ tensor_loader_base::tensor_loader_base(std::shared_ptr<const video_dataset> data
   pipeline.allocate = [pinned, as_float](std::size_t bytes) {
     const auto type = as_float ? torch::kFloat32 : torch::kUInt8;
     const auto elements = static_cast<std::int64_t>(as_float ? bytes / sizeof(float) : bytes);
-    auto tensor = std::make_shared<torch::Tensor>(compat::empty_host_tensor(elements, type, pinned));
+    auto tensor =
+        std::make_shared<torch::Tensor>(compat::empty_host_tensor(elements, type, pinned));
     output_buffer buffer;
     buffer.data = tensor->data_ptr();
     buffer.owner = tensor;
@@ -92,7 +93,8 @@ clip_batch tensor_loader_base::to_tensors(finished_batch batch) const {
   clip_batch result;
   const auto& layout = batch.layout;
   const auto tensor = std::static_pointer_cast<torch::Tensor>(batch.pixels.owner);
-  result.clips = tensor->view({layout.clips, 3, layout.num_frames, layout.crop_size, layout.crop_size});
+  result.clips =
+      tensor->view({layout.clips, 3, layout.num_frames, layout.crop_size, layout.crop_size});
   result.labels = torch::tensor(batch.labels, torch::TensorOptions().dtype(torch::kInt64));
   result.valid = torch::tensor(std::vector<std::int64_t>(batch.valid.begin(), batch.valid.end()),
                                torch::TensorOptions().dtype(torch::kInt64))
@@ -110,13 +112,14 @@ clip_batch tensor_loader_base::to_tensors(finished_batch batch) const {
 clip_loader::clip_loader(std::shared_ptr<const video_dataset> dataset, const multigrid::plan& plan,
                          loader_options options)
     : tensor_loader_base(dataset, options,
-                         plan.stages().empty() ? 1 : plan.stages().front().settings.base.per_gpu_batch /
-                                                         (options.train_crop_num_temporal *
-                                                          options.train_crop_num_spatial)),
+                         plan.stages().empty() ? 1
+                                               : plan.stages().front().settings.base.per_gpu_batch /
+                                                     (options.train_crop_num_temporal *
+                                                      options.train_crop_num_spatial)),
       plan_(std::make_shared<const multigrid::plan>(plan)) {
   // Checks the plan against the dataset and the rank now, not at the first batch.
-  training_batches(plan_, pipeline_->dataset().size(), options_.rank, options_.world,
-                   options_.seed, training_options_for(options_));
+  training_batches(plan_, pipeline_->dataset().size(), options_.rank, options_.world, options_.seed,
+                   training_options_for(options_));
 }
 
 void clip_loader::start_epoch(int epoch, std::int64_t first_iteration) {
@@ -164,9 +167,11 @@ std::optional<clip_batch> clip_loader::next() {
 precise_bn_loader::precise_bn_loader(std::shared_ptr<const video_dataset> dataset,
                                      const multigrid::plan& plan, loader_options options,
                                      int num_batches)
-    : tensor_loader_base(dataset, options,
-                         plan.stages().empty() ? 1 : plan.stages().back().settings.base.per_gpu_batch),
-      plan_(std::make_shared<const multigrid::plan>(plan)), num_batches_(num_batches) {
+    : tensor_loader_base(
+          dataset, options,
+          plan.stages().empty() ? 1 : plan.stages().back().settings.base.per_gpu_batch),
+      plan_(std::make_shared<const multigrid::plan>(plan)),
+      num_batches_(num_batches) {
   if (num_batches < 1) throw std::invalid_argument("precise_bn_loader: at least one batch");
 }
 
@@ -175,9 +180,11 @@ void precise_bn_loader::start(int epoch) {
                             options_.seed, training_options_for(options_), epoch, num_batches_);
   shape_ = source.shape();
   pipeline_->start(std::move(source), 0);
+  started_ = true;
 }
 
 std::optional<clip_batch> precise_bn_loader::next() {
+  if (!started_) throw std::logic_error("precise_bn_loader::next() before start(epoch)");
   auto batch = pipeline_->next();
   if (!batch) return std::nullopt;
   return to_tensors(std::move(*batch));
@@ -186,13 +193,15 @@ std::optional<clip_batch> precise_bn_loader::next() {
 evaluation_loader::evaluation_loader(std::shared_ptr<const video_dataset> dataset,
                                      evaluation_view_options views, loader_options options)
     : tensor_loader_base(dataset, options, views.batch_clips / views.spatial_crops),
-      batches_(dataset->size(), options.rank, options.world, views) {
-  start();
+      batches_(dataset->size(), options.rank, options.world, views) {}
+
+void evaluation_loader::start() {
+  pipeline_->start(batches_, 0);
+  started_ = true;
 }
 
-void evaluation_loader::start() { pipeline_->start(batches_, 0); }
-
 std::optional<clip_batch> evaluation_loader::next() {
+  if (!started_) start();  // decoding begins when the views are first asked for
   auto batch = pipeline_->next();
   if (!batch) return std::nullopt;
   return to_tensors(std::move(*batch));

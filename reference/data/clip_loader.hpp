@@ -17,10 +17,9 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <multigrid/plan.hpp>
 #include <optional>
 #include <vector>
-
-#include <multigrid/plan.hpp>
 
 #include "data/clip_pipeline.hpp"
 #include "data/data_config.hpp"
@@ -33,19 +32,19 @@ struct loader_options {
   int rank = 0;
   int world = 1;
   std::uint64_t seed = 0;
-  int workers = 8;             ///< DATA_LOADER.NUM_WORKERS threads
-  int prefetch_batches = 0;    ///< batches decoded ahead; 0: enough to keep every worker busy
-  bool uint8_output = true;    ///< false: float32 normalised with mean/std on the CPU
-  bool pin_memory = false;     ///< page-locked batches (ignored, with a note, without CUDA)
+  int workers = 8;                  ///< DATA_LOADER.NUM_WORKERS threads
+  int prefetch_batches = 0;         ///< batches decoded ahead; 0: enough to keep every worker busy
+  bool uint8_output = true;         ///< false: float32 normalised with mean/std on the CPU
+  bool pin_memory = false;          ///< page-locked batches (ignored, with a note, without CUDA)
   int train_crop_num_temporal = 1;  ///< DATA.TRAIN_CROP_NUM_TEMPORAL
   int train_crop_num_spatial = 1;   ///< DATA.TRAIN_CROP_NUM_SPATIAL
   double max_failure_share = 0.1;   ///< DATA.MAX_FAILURE_SHARE
   double target_fps = 30;           ///< DATA.TARGET_FPS
   bool random_flip = true;          ///< DATA.RANDOM_FLIP
-  bool inverse_uniform_scale = false;  ///< DATA.INV_UNIFORM_SAMPLE
-  std::array<float, 3> mean{0.45f, 0.45f, 0.45f};  ///< DATA.MEAN
+  bool inverse_uniform_scale = false;                ///< DATA.INV_UNIFORM_SAMPLE
+  std::array<float, 3> mean{0.45f, 0.45f, 0.45f};    ///< DATA.MEAN
   std::array<float, 3> std{0.225f, 0.225f, 0.225f};  ///< DATA.STD
-  double decode_timeout = 60;       ///< DATA.DECODE_TIMEOUT
+  double decode_timeout = 60;                        ///< DATA.DECODE_TIMEOUT
   /// Receives one line per broken video; default: standard error.
   std::function<void(const std::string&)> report;
   /// Share one log between loaders so that each broken file is reported once per run.
@@ -53,7 +52,8 @@ struct loader_options {
 };
 
 /// The options a configuration describes, for process `rank` of `world`.
-loader_options loader_options_from(const data_config& config, int rank, int world, std::uint64_t seed);
+loader_options loader_options_from(const data_config& config, int rank, int world,
+                                   std::uint64_t seed);
 
 struct clip_batch {
   torch::Tensor clips;   ///< (N, 3, T, H, W): uint8, or float32 normalised
@@ -61,7 +61,7 @@ struct clip_batch {
   torch::Tensor valid;   ///< bool (N): false for an evaluation clip whose video was broken
   std::vector<std::int64_t> video_indices;  ///< dataset index (annotation line) of each clip
   std::vector<int> temporal_indices;        ///< which temporal view of its video
-  std::vector<int> spatial_indices;         ///< which crop: 0, 1, 2 = left/top, centre, right/bottom
+  std::vector<int> spatial_indices;  ///< which crop: 0, 1, 2 = left/top, centre, right/bottom
   std::optional<multigrid::iteration_plan> step;  ///< training: the plan's iteration
   int epoch = 0;
   std::int64_t number = 0;  ///< global iteration (training) or batch number
@@ -109,7 +109,7 @@ class clip_loader : public tensor_loader_base {
   std::shared_ptr<const multigrid::plan> plan_;
   bool started_ = false;
   int epoch_ = 0;
-  std::int64_t next_iteration_ = 0;  ///< global iteration of the next batch to hand out
+  std::int64_t next_iteration_ = 0;        ///< global iteration of the next batch to hand out
   std::optional<finished_batch> pending_;  ///< the next epoch's first batch, already decoded
 };
 
@@ -129,6 +129,7 @@ class precise_bn_loader : public tensor_loader_base {
   std::shared_ptr<const multigrid::plan> plan_;
   int num_batches_ = 0;
   multigrid::clip_shape shape_;
+  bool started_ = false;
 };
 
 /// Validation or test views, every video of this rank's share once per view.
@@ -137,7 +138,7 @@ class evaluation_loader : public tensor_loader_base {
   evaluation_loader(std::shared_ptr<const video_dataset> dataset, evaluation_view_options views,
                     loader_options options);
 
-  /// Rewinds to the first batch.
+  /// Rewinds to the first batch. The first next() starts on its own; nothing is decoded before.
   void start();
   std::optional<clip_batch> next();
   std::int64_t batches() const noexcept { return batches_.batches(); }
@@ -147,6 +148,7 @@ class evaluation_loader : public tensor_loader_base {
 
  private:
   evaluation_batches batches_;
+  bool started_ = false;
 };
 
 }  // namespace multigrid::reference

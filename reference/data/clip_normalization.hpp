@@ -9,7 +9,8 @@
 
 namespace multigrid::reference {
 
-/// `clips`: uint8 (N, 3, T, H, W) or (3, T, H, W), on any device. Returns float32 on the same device.
+/// `clips`: uint8 (N, 3, T, H, W) or (3, T, H, W), on any device. Returns float32 on the same
+/// device.
 torch::Tensor normalize_clips(const torch::Tensor& clips, const std::array<float, 3>& mean,
                               const std::array<float, 3>& std);
 

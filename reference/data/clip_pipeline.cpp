@@ -100,7 +100,8 @@ void clip_pipeline::start(batch_source source, std::int64_t first_number) {
 }
 
 void clip_pipeline::fill_locked() {
-  while (!source_ended_ && in_flight_.size() < static_cast<std::size_t>(options_.prefetch_batches)) {
+  while (!source_ended_ &&
+         in_flight_.size() < static_cast<std::size_t>(options_.prefetch_batches)) {
     auto layout = source_(next_number_);
     if (!layout) {
       source_ended_ = true;
@@ -114,8 +115,9 @@ void clip_pipeline::fill_locked() {
                         static_cast<std::size_t>(layout->crop_size) *
                         static_cast<std::size_t>(layout->crop_size);
     for (const auto& job : layout->jobs) {
-      if (job.request.num_frames != layout->num_frames || job.request.crop_size != layout->crop_size ||
-          job.first_clip < 0 || job.first_clip + job.request.clips() > layout->clips) {
+      if (job.request.num_frames != layout->num_frames ||
+          job.request.crop_size != layout->crop_size || job.first_clip < 0 ||
+          job.first_clip + job.request.clips() > layout->clips) {
         throw std::logic_error("clip_pipeline: a job does not fit its batch");
       }
     }
@@ -208,7 +210,8 @@ void clip_pipeline::run_job(batch_state& batch, std::size_t job_index, clip_deco
   std::vector<std::uint8_t*> outputs(static_cast<std::size_t>(clips));
   if (options_.normalise) {
     scratch.resize(clip_bytes * static_cast<std::size_t>(clips));
-    for (int i = 0; i < clips; ++i) outputs[static_cast<std::size_t>(i)] = scratch.data() + i * clip_bytes;
+    for (int i = 0; i < clips; ++i)
+      outputs[static_cast<std::size_t>(i)] = scratch.data() + i * clip_bytes;
   } else {
     auto* base = static_cast<std::uint8_t*>(result.pixels.data);
     for (int i = 0; i < clips; ++i) {
@@ -234,7 +237,8 @@ void clip_pipeline::run_job(batch_state& batch, std::size_t job_index, clip_deco
                                             ? request.temporal_index
                                             : i / request.spatial_clips;
         result.spatial_indices[slot] =
-            request.spatial == spatial_sampling::uniform && request.spatial_clips == 1 ? 1 : spatial;
+            request.spatial == spatial_sampling::uniform && request.spatial_clips == 1 ? 1
+                                                                                       : spatial;
       }
       if (options_.normalise) {
         auto* out = static_cast<float*>(result.pixels.data) + slot * clip_bytes;

@@ -14,12 +14,11 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <multigrid/plan.hpp>
 #include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
-
-#include <multigrid/plan.hpp>
 
 #include "data/broken_video_log.hpp"
 #include "data/clip_decoder.hpp"
@@ -30,10 +29,10 @@ namespace multigrid::reference {
 
 /// The clips one video contributes to a batch.
 struct clip_job {
-  std::int64_t video = 0;   ///< dataset index
-  int first_clip = 0;       ///< batch slot of its first clip; it fills request.clips() slots
+  std::int64_t video = 0;  ///< dataset index
+  int first_clip = 0;      ///< batch slot of its first clip; it fills request.clips() slots
   clip_request request;
-  std::uint64_t seed = 0;   ///< its random stream, and the draws of replacements
+  std::uint64_t seed = 0;  ///< its random stream, and the draws of replacements
   /// Training replaces a broken video with a random other one; evaluation marks its slots
   /// invalid instead, so that per-video results stay per video.
   bool replace_on_failure = true;
@@ -60,13 +59,13 @@ using buffer_allocator = std::function<output_buffer(std::size_t bytes)>;
 /// A batch ready for the consumer: (N, 3, T, S, S) pixels and what each clip is.
 struct finished_batch {
   batch_layout layout;
-  output_buffer pixels;      ///< uint8, or float normalised when the pipeline was asked for it
+  output_buffer pixels;  ///< uint8, or float normalised when the pipeline was asked for it
   bool normalised = false;
   std::vector<std::int64_t> labels;
   std::vector<std::int64_t> video_indices;  ///< dataset index each clip came from
   std::vector<int> temporal_indices;        ///< which temporal view of its video
-  std::vector<int> spatial_indices;         ///< which crop (0, 1, 2 = left/top, centre, right/bottom)
-  std::vector<std::uint8_t> valid;          ///< 0 for an evaluation clip whose video was broken
+  std::vector<int> spatial_indices;  ///< which crop (0, 1, 2 = left/top, centre, right/bottom)
+  std::vector<std::uint8_t> valid;   ///< 0 for an evaluation clip whose video was broken
 };
 
 struct pipeline_options {
@@ -75,7 +74,7 @@ struct pipeline_options {
   bool normalise = false;    ///< hand out float (x/255 - mean)/std instead of uint8
   std::array<float, 3> mean{0.45f, 0.45f, 0.45f};
   std::array<float, 3> std{0.225f, 0.225f, 0.225f};
-  int max_attempts = 100;    ///< videos tried for one job before giving up
+  int max_attempts = 100;  ///< videos tried for one job before giving up
   video_reader_options reader;
   broken_video_policy broken_videos;
   /// Shared with other pipelines to report each broken file once per run; created if empty.

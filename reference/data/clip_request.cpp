@@ -22,7 +22,8 @@ void check_clip_request(const clip_request& request) {
     fail("short side range [" + std::to_string(request.min_short_side) + ", " +
          std::to_string(request.max_short_side) + "] is empty or not positive");
   }
-  if (request.temporal_clips <= 0 || request.spatial_clips <= 0) fail("clip counts must be positive");
+  if (request.temporal_clips <= 0 || request.spatial_clips <= 0)
+    fail("clip counts must be positive");
   if (request.temporal_clips > 1 && request.temporal != temporal_sampling::random) {
     fail("several temporal clips per video need random temporal sampling");
   }
@@ -41,8 +42,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
                                      random_stream& random) {
   check_clip_request(request);
   // The draws happen in a fixed order so that a clip's random stream fully determines it.
-  const int sampling_rate = static_cast<int>(
-      random.integer(request.min_sampling_rate, request.max_sampling_rate));
+  const int sampling_rate =
+      static_cast<int>(random.integer(request.min_sampling_rate, request.max_sampling_rate));
   const double span = std::max(
       1.0, clip_span_frames(request.num_frames, sampling_rate, request.target_fps, video.fps));
   const auto frames = static_cast<double>(video.frame_count);
@@ -56,7 +57,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
         const double window_draw = random.uniform();
         std::vector<double> clip_draws;
         for (int k = 0; k < request.temporal_clips; ++k) clip_draws.push_back(random.uniform());
-        windows = windowed_clip_windows(frames, span, request.temporal_clips, window_draw, clip_draws);
+        windows =
+            windowed_clip_windows(frames, span, request.temporal_clips, window_draw, clip_draws);
       }
       break;
     case temporal_sampling::uniform:
@@ -70,7 +72,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
 
   const bool by_index = !video.has_timestamps();
   const double ticks_per_frame =
-      by_index ? 1.0 : static_cast<double>(video.duration_ticks) / static_cast<double>(video.frame_count);
+      by_index ? 1.0
+               : static_cast<double>(video.duration_ticks) / static_cast<double>(video.frame_count);
   const auto positions = sampled_positions(span, request.num_frames);
   const frame_size display = video.display_size();
 
@@ -90,9 +93,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
         clip.end_ticks = frame_index_to_ticks(windows[k].end_index, ticks_per_frame);
       }
       clip.positions = positions;
-      clip.temporal_index = request.temporal == temporal_sampling::uniform
-                                ? request.temporal_index
-                                : static_cast<int>(k);
+      clip.temporal_index = request.temporal == temporal_sampling::uniform ? request.temporal_index
+                                                                           : static_cast<int>(k);
 
       int short_side = 0;
       if (request.spatial == spatial_sampling::random) {
@@ -112,7 +114,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
         clip.spatial_index = s;
       } else {
         clip.spatial_index = request.spatial_clips == 1 ? 1 : s;
-        clip.geometry.crop = uniform_crop(clip.geometry.scaled, request.crop_size, clip.spatial_index);
+        clip.geometry.crop =
+            uniform_crop(clip.geometry.scaled, request.crop_size, clip.spatial_index);
       }
       clips.push_back(std::move(clip));
     }

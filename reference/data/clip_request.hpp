@@ -29,18 +29,18 @@ struct clip_request {
   int num_frames = 8;
   int min_sampling_rate = 8;  ///< the stride is drawn per video, uniformly in [min, max]
   int max_sampling_rate = 8;
-  double target_fps = 30;     ///< DATA.TARGET_FPS: strides count frames at this rate
+  double target_fps = 30;  ///< DATA.TARGET_FPS: strides count frames at this rate
   temporal_sampling temporal = temporal_sampling::random;
   int temporal_index = 0;
   int temporal_count = 1;
   spatial_sampling spatial = spatial_sampling::random;
   int crop_size = 224;
-  int min_short_side = 256;   ///< jitter range of the short side before cropping
+  int min_short_side = 256;  ///< jitter range of the short side before cropping
   int max_short_side = 320;
   bool random_flip = true;
   bool inverse_uniform_scale = false;  ///< DATA.INV_UNIFORM_SAMPLE
   int temporal_clips = 1;  ///< clips cut from one decoded window (DATA.TRAIN_CROP_NUM_TEMPORAL)
-  int spatial_clips = 1;   ///< crops of each temporal clip (DATA.TRAIN_CROP_NUM_SPATIAL, test crops)
+  int spatial_clips = 1;  ///< crops of each temporal clip (DATA.TRAIN_CROP_NUM_SPATIAL, test crops)
 
   int clips() const noexcept { return temporal_clips * spatial_clips; }
   /// Bytes of one clip: 3 x T x S x S.
@@ -53,12 +53,12 @@ struct clip_request {
 /// One clip made concrete for one video.
 struct sampled_clip {
   int sampling_rate = 0;
-  double span = 0;                 ///< frames of the video the clip covers
-  clip_window window;              ///< first and last frame index, fractional
-  bool by_frame_index = false;     ///< no usable timestamps: times below count decoded frames
-  std::int64_t start_ticks = 0;    ///< frames at or after this time make the clip
-  std::int64_t end_ticks = 0;      ///< the first frame after this time is the clip's last
-  std::vector<int> positions;      ///< for each output frame, its index among those frames
+  double span = 0;               ///< frames of the video the clip covers
+  clip_window window;            ///< first and last frame index, fractional
+  bool by_frame_index = false;   ///< no usable timestamps: times below count decoded frames
+  std::int64_t start_ticks = 0;  ///< frames at or after this time make the clip
+  std::int64_t end_ticks = 0;    ///< the first frame after this time is the clip's last
+  std::vector<int> positions;    ///< for each output frame, its index among those frames
   clip_geometry geometry;
   int temporal_index = 0;
   int spatial_index = 0;

@@ -21,30 +21,30 @@
 namespace multigrid::reference {
 
 struct data_config {
-  std::string path_to_data_dir;          ///< DATA.PATH_TO_DATA_DIR
-  std::string path_prefix;               ///< DATA.PATH_PREFIX
-  std::string path_label_separator = " ";  ///< DATA.PATH_LABEL_SEPARATOR
+  std::string path_to_data_dir;                             ///< DATA.PATH_TO_DATA_DIR
+  std::string path_prefix;                                  ///< DATA.PATH_PREFIX
+  std::string path_label_separator = " ";                   ///< DATA.PATH_LABEL_SEPARATOR
   annotation_format format = annotation_format::automatic;  ///< DATA.ANNOTATION_FORMAT
-  std::string label_map_file;            ///< DATA.LABEL_MAP_FILE
-  bool skip_malformed_lines = false;     ///< DATA.SKIP_MALFORMED_LINES
-  int num_frames = 8;                    ///< DATA.NUM_FRAMES
-  int sampling_rate = 8;                 ///< DATA.SAMPLING_RATE
-  double target_fps = 30;                ///< DATA.TARGET_FPS
-  std::array<int, 2> train_jitter_scales{256, 320};  ///< DATA.TRAIN_JITTER_SCALES
-  int train_crop_size = 224;             ///< DATA.TRAIN_CROP_SIZE
-  int test_crop_size = 256;              ///< DATA.TEST_CROP_SIZE
-  std::array<float, 3> mean{0.45f, 0.45f, 0.45f};     ///< DATA.MEAN
-  std::array<float, 3> std{0.225f, 0.225f, 0.225f};   ///< DATA.STD
-  bool random_flip = true;               ///< DATA.RANDOM_FLIP
-  bool inverse_uniform_sample = false;   ///< DATA.INV_UNIFORM_SAMPLE
-  int train_crop_num_temporal = 1;       ///< DATA.TRAIN_CROP_NUM_TEMPORAL
-  int train_crop_num_spatial = 1;        ///< DATA.TRAIN_CROP_NUM_SPATIAL
-  double max_failure_share = 0.1;        ///< DATA.MAX_FAILURE_SHARE
-  double decode_timeout = 60;            ///< DATA.DECODE_TIMEOUT, seconds
-  int num_workers = 8;                   ///< DATA_LOADER.NUM_WORKERS
-  int prefetch_batches = 0;              ///< DATA_LOADER.PREFETCH_BATCHES; 0 = automatic
-  int num_ensemble_views = 10;           ///< TEST.NUM_ENSEMBLE_VIEWS
-  int num_spatial_crops = 3;             ///< TEST.NUM_SPATIAL_CROPS
+  std::string label_map_file;                               ///< DATA.LABEL_MAP_FILE
+  bool skip_malformed_lines = false;                        ///< DATA.SKIP_MALFORMED_LINES
+  int num_frames = 8;                                       ///< DATA.NUM_FRAMES
+  int sampling_rate = 8;                                    ///< DATA.SAMPLING_RATE
+  double target_fps = 30;                                   ///< DATA.TARGET_FPS
+  std::array<int, 2> train_jitter_scales{256, 320};         ///< DATA.TRAIN_JITTER_SCALES
+  int train_crop_size = 224;                                ///< DATA.TRAIN_CROP_SIZE
+  int test_crop_size = 256;                                 ///< DATA.TEST_CROP_SIZE
+  std::array<float, 3> mean{0.45f, 0.45f, 0.45f};           ///< DATA.MEAN
+  std::array<float, 3> std{0.225f, 0.225f, 0.225f};         ///< DATA.STD
+  bool random_flip = true;                                  ///< DATA.RANDOM_FLIP
+  bool inverse_uniform_sample = false;                      ///< DATA.INV_UNIFORM_SAMPLE
+  int train_crop_num_temporal = 1;                          ///< DATA.TRAIN_CROP_NUM_TEMPORAL
+  int train_crop_num_spatial = 1;                           ///< DATA.TRAIN_CROP_NUM_SPATIAL
+  double max_failure_share = 0.1;                           ///< DATA.MAX_FAILURE_SHARE
+  double decode_timeout = 60;                               ///< DATA.DECODE_TIMEOUT, seconds
+  int num_workers = 8;                                      ///< DATA_LOADER.NUM_WORKERS
+  int prefetch_batches = 0;     ///< DATA_LOADER.PREFETCH_BATCHES; 0 = automatic
+  int num_ensemble_views = 10;  ///< TEST.NUM_ENSEMBLE_VIEWS
+  int num_spatial_crops = 3;    ///< TEST.NUM_SPATIAL_CROPS
 };
 
 /// Reads and checks the keys; errors name the key, its value and where it was written.

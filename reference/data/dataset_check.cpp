@@ -24,7 +24,8 @@ template <class Key>
 std::string histogram(const std::map<Key, std::int64_t>& counts, const std::string& unit) {
   std::vector<std::pair<std::int64_t, Key>> sorted;
   for (const auto& [key, count] : counts) sorted.emplace_back(count, key);
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
   std::ostringstream text;
   std::size_t shown = 0;
   for (const auto& [count, key] : sorted) {
@@ -49,7 +50,8 @@ video_check check_video(const std::string& path, const dataset_check_options& op
     const auto display = check.info.display_size();
     const int crop = std::min(display.width, display.height);
     clip_geometry geometry{display, uniform_crop(display, crop, 1), false};
-    std::vector<std::uint8_t> pixels(3 * static_cast<std::size_t>(crop) * static_cast<std::size_t>(crop));
+    std::vector<std::uint8_t> pixels(3 * static_cast<std::size_t>(crop) *
+                                     static_cast<std::size_t>(crop));
     const auto plane = pixels.data();
     const auto plane_bytes = static_cast<std::size_t>(crop) * static_cast<std::size_t>(crop);
     std::uint64_t serial = 0;
@@ -83,7 +85,8 @@ video_check check_video(const std::string& path, const dataset_check_options& op
   return check;
 }
 
-dataset_check_report check_dataset(const video_dataset& dataset, const dataset_check_options& options) {
+dataset_check_report check_dataset(const video_dataset& dataset,
+                                   const dataset_check_options& options) {
   dataset_check_report report;
   report.videos.resize(static_cast<std::size_t>(dataset.size()));
   std::atomic<std::int64_t> next{0};

@@ -17,7 +17,7 @@ namespace multigrid::reference {
 struct video_check {
   std::int64_t index = 0;
   bool usable = false;
-  std::string reason;               ///< why not, when not usable
+  std::string reason;  ///< why not, when not usable
   video_info info;
   std::int64_t frames_decoded = 0;
 };
@@ -43,6 +43,7 @@ struct dataset_check_report {
 /// Checks one video.
 video_check check_video(const std::string& path, const dataset_check_options& options);
 
-dataset_check_report check_dataset(const video_dataset& dataset, const dataset_check_options& options);
+dataset_check_report check_dataset(const video_dataset& dataset,
+                                   const dataset_check_options& options);
 
 }  // namespace multigrid::reference

@@ -23,8 +23,8 @@ evaluation_view_options validation_views(int num_frames, int sampling_rate, int 
 }
 
 evaluation_view_options test_views(int num_frames, int sampling_rate, int crop_size,
-                                   int temporal_views, int spatial_crops, int single_crop_short_side,
-                                   int batch_clips, double target_fps) {
+                                   int temporal_views, int spatial_crops,
+                                   int single_crop_short_side, int batch_clips, double target_fps) {
   evaluation_view_options options;
   options.num_frames = num_frames;
   options.sampling_rate = sampling_rate;
@@ -47,14 +47,14 @@ evaluation_batches::evaluation_batches(std::int64_t dataset_size, int rank, int 
                                 " is not in [0, " + std::to_string(world) + ")");
   }
   if (options_.temporal_views < 1 || options_.spatial_crops < 1 || options_.spatial_crops > 3) {
-    throw std::invalid_argument("evaluation loader: TEST.NUM_ENSEMBLE_VIEWS must be positive and "
-                                "TEST.NUM_SPATIAL_CROPS 1 to 3");
+    throw std::invalid_argument(
+        "evaluation loader: TEST.NUM_ENSEMBLE_VIEWS must be positive and "
+        "TEST.NUM_SPATIAL_CROPS 1 to 3");
   }
   if (options_.batch_clips < options_.spatial_crops) {
     throw std::invalid_argument("evaluation loader: a batch of " +
-                                std::to_string(options_.batch_clips) +
-                                " clips cannot hold the " + std::to_string(options_.spatial_crops) +
-                                " crops of one view");
+                                std::to_string(options_.batch_clips) + " clips cannot hold the " +
+                                std::to_string(options_.spatial_crops) + " crops of one view");
   }
   std::vector<std::int64_t> videos;
   for (std::int64_t v = rank; v < dataset_size; v += world) videos.push_back(v);
@@ -88,8 +88,8 @@ std::optional<batch_layout> evaluation_batches::operator()(std::int64_t number) 
     request.num_frames = options_.num_frames;
     request.min_sampling_rate = request.max_sampling_rate = options_.sampling_rate;
     request.target_fps = options_.target_fps;
-    request.temporal = options_.temporal_views == 1 ? temporal_sampling::centre
-                                                    : temporal_sampling::uniform;
+    request.temporal =
+        options_.temporal_views == 1 ? temporal_sampling::centre : temporal_sampling::uniform;
     request.temporal_index = view;
     request.temporal_count = options_.temporal_views;
     request.spatial = spatial_sampling::uniform;

@@ -22,10 +22,10 @@ struct evaluation_view_options {
   int sampling_rate = 8;
   double target_fps = 30;
   int crop_size = 256;
-  int short_side = 256;      ///< the short side is scaled to this before cropping
-  int temporal_views = 1;    ///< 1: the centre clip; K > 1: clip i of K evenly spaced
-  int spatial_crops = 1;     ///< 1: the centre crop; up to 3
-  int batch_clips = 8;       ///< clips per batch; a clip's crops never straddle two batches
+  int short_side = 256;    ///< the short side is scaled to this before cropping
+  int temporal_views = 1;  ///< 1: the centre clip; K > 1: clip i of K evenly spaced
+  int spatial_crops = 1;   ///< 1: the centre crop; up to 3
+  int batch_clips = 8;     ///< clips per batch; a clip's crops never straddle two batches
 };
 
 /// Validation: one centre view per video at the given shape.
@@ -35,12 +35,14 @@ evaluation_view_options validation_views(int num_frames, int sampling_rate, int 
 /// PySlowFast's test views: `temporal_views` x `spatial_crops` at `crop_size`; with one crop the
 /// short side is scaled to `single_crop_short_side` (DATA.TRAIN_JITTER_SCALES[0]) instead.
 evaluation_view_options test_views(int num_frames, int sampling_rate, int crop_size,
-                                   int temporal_views, int spatial_crops, int single_crop_short_side,
-                                   int batch_clips, double target_fps = 30);
+                                   int temporal_views, int spatial_crops,
+                                   int single_crop_short_side, int batch_clips,
+                                   double target_fps = 30);
 
 class evaluation_batches {
  public:
-  evaluation_batches(std::int64_t dataset_size, int rank, int world, evaluation_view_options options);
+  evaluation_batches(std::int64_t dataset_size, int rank, int world,
+                     evaluation_view_options options);
 
   std::optional<batch_layout> operator()(std::int64_t number) const;
   std::int64_t batches() const noexcept { return batches_; }

@@ -12,8 +12,7 @@ extern "C" {
 #include <cstdint>
 #include <cstring>
 
-#define MULTIGRID_FFMPEG_CODED_SIDE_DATA \
-  (LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 15, 100))
+#define MULTIGRID_FFMPEG_CODED_SIDE_DATA (LIBAVFORMAT_VERSION_INT >= AV_VERSION_INT(60, 15, 100))
 
 namespace multigrid::reference::ffmpeg {
 
@@ -41,9 +40,9 @@ inline bool set_display_rotation(AVStream* stream, double clockwise_degrees) {
   // clockwise one that players apply (the same matrix the ffmpeg tool writes for rotate=90).
   av_display_rotation_set(matrix, clockwise_degrees);
 #if MULTIGRID_FFMPEG_CODED_SIDE_DATA
-  AVPacketSideData* side = av_packet_side_data_new(
-      &stream->codecpar->coded_side_data, &stream->codecpar->nb_coded_side_data,
-      AV_PKT_DATA_DISPLAYMATRIX, sizeof matrix, 0);
+  AVPacketSideData* side = av_packet_side_data_new(&stream->codecpar->coded_side_data,
+                                                   &stream->codecpar->nb_coded_side_data,
+                                                   AV_PKT_DATA_DISPLAYMATRIX, sizeof matrix, 0);
   if (side == nullptr) return false;
   std::memcpy(side->data, matrix, sizeof matrix);
 #else

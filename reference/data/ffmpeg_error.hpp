@@ -12,8 +12,10 @@ namespace multigrid::reference {
 class video_error : public std::runtime_error {
  public:
   video_error(std::string path, std::string reason, bool whole_file = false)
-      : std::runtime_error(path + ": " + reason), path_(std::move(path)),
-        reason_(std::move(reason)), whole_file_(whole_file) {}
+      : std::runtime_error(path + ": " + reason),
+        path_(std::move(path)),
+        reason_(std::move(reason)),
+        whole_file_(whole_file) {}
 
   const std::string& path() const noexcept { return path_; }
   const std::string& reason() const noexcept { return reason_; }

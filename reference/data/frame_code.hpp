@@ -14,7 +14,8 @@ constexpr int frame_code_period = 7 * 7 * 7;
 
 constexpr std::array<std::uint8_t, 3> frame_code_colour(int frame_index) noexcept {
   const int i = ((frame_index % frame_code_period) + frame_code_period) % frame_code_period;
-  return {static_cast<std::uint8_t>(16 + 36 * (i % 7)), static_cast<std::uint8_t>(16 + 36 * (i / 7 % 7)),
+  return {static_cast<std::uint8_t>(16 + 36 * (i % 7)),
+          static_cast<std::uint8_t>(16 + 36 * (i / 7 % 7)),
           static_cast<std::uint8_t>(16 + 36 * (i / 49))};
 }
 

@@ -3,6 +3,10 @@
 // size in a single swscale pass straight to planar RGB (swscale's GBRP, faster than packed RGB
 // when scaling), then the crop, the horizontal flip and the display rotation while copying rows
 // into the clip's layout (3 x T x S x S, uint8). Only frames that a clip samples ever reach it.
+//
+// When the crop is less than half of the scaled frame, only the part of the frame under the crop
+// (plus the filter's reach) is scaled: the scale factor then differs from the exact one by less
+// than one pixel over the frame, and the crop lands within a pixel of where it would have.
 
 #include <cstdint>
 #include <vector>
@@ -36,14 +40,32 @@ class frame_converter {
                std::uint8_t* blue, conversion_timings& timings);
 
  private:
-  void scale(const AVFrame& frame, int width, int height);
+  /// A rectangle of the decoded frame, in stored pixels.
+  struct source_window {
+    int x = 0, y = 0, width = 0, height = 0;
+    friend bool operator==(const source_window& a, const source_window& b) noexcept {
+      return a.x == b.x && a.y == b.y && a.width == b.width && a.height == b.height;
+    }
+  };
+  void scale(const AVFrame& frame, const source_window& window, int width, int height);
 
-  ffmpeg::scaler scaler_;
+  /// Scalers by (source size and format, output size): setting one up costs about as much as
+  /// converting several frames, and clips of the same jittered size recur.
+  struct cached_scaler {
+    int source_width = 0, source_height = 0, format = -1, width = 0, height = 0;
+    std::uint64_t last_use = 0;
+    ffmpeg::scaler scaler;
+  };
+  static constexpr std::size_t scaler_cache_size = 64;
+  SwsContext* scaler_for(int source_width, int source_height, int format, int width, int height);
+  std::vector<cached_scaler> scalers_;
+  std::uint64_t scaler_uses_ = 0;
   std::vector<std::uint8_t> storage_;
   std::uint8_t* planes_[3] = {};  ///< the scaled frame, coded orientation: red, green, blue
   int stride_ = 0;
   int scaled_width_ = 0;
   int scaled_height_ = 0;
+  source_window scaled_window_;
   std::uint64_t converted_frame_ = ~std::uint64_t{0};
 };
 

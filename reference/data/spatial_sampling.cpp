@@ -34,9 +34,11 @@ frame_size scale_short_side(frame_size frame, int short_side) {
     return frame;
   }
   if (width < height) {
-    return {short_side, static_cast<int>(std::floor(static_cast<double>(height) / width * short_side))};
+    return {short_side,
+            static_cast<int>(std::floor(static_cast<double>(height) / width * short_side))};
   }
-  return {static_cast<int>(std::floor(static_cast<double>(width) / height * short_side)), short_side};
+  return {static_cast<int>(std::floor(static_cast<double>(width) / height * short_side)),
+          short_side};
 }
 
 namespace {

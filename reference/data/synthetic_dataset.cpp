@@ -22,8 +22,8 @@ namespace fs = std::filesystem;
 
 struct planned_video {
   std::string split;
-  int label = 0;          ///< alphabetical index
-  int motion = 0;         ///< index into motion_classes()
+  int label = 0;   ///< alphabetical index
+  int motion = 0;  ///< index into motion_classes()
   std::string youtube_id;
   int time_start = 0;
   int time_end = 0;
@@ -106,7 +106,8 @@ void write_synthetic_video(const std::string& path, const synthetic_scene& scene
     video_encoder encoder(temporary, settings, path);
     const int stride = width * 3;
     // swscale's SIMD code reads up to 16 bytes past the last row: pad the picture.
-    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(stride) * static_cast<std::size_t>(height) + 64);
+    std::vector<std::uint8_t> rgb(
+        static_cast<std::size_t>(stride) * static_cast<std::size_t>(height) + 64);
     for (int i = 0; i < frames; ++i) {
       scene.render(i, rgb.data(), stride);
       encoder.write_rgb(rgb.data(), stride, i);
@@ -115,14 +116,15 @@ void write_synthetic_video(const std::string& path, const synthetic_scene& scene
   }
   std::error_code error;
   fs::rename(temporary, path, error);
-  if (error) throw std::runtime_error(path + ": cannot rename the finished video: " + error.message());
+  if (error)
+    throw std::runtime_error(path + ": cannot rename the finished video: " + error.message());
 }
 
 synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options& options) {
   check_synthetic_dataset_options(options);
   synthetic_dataset_summary summary;
-  summary.codec = options.codec == "auto" || options.codec.empty() ? default_video_encoder()
-                                                                    : options.codec;
+  summary.codec =
+      options.codec == "auto" || options.codec.empty() ? default_video_encoder() : options.codec;
   if (!has_video_encoder(summary.codec)) {
     throw std::invalid_argument("this FFmpeg build has no `" + summary.codec + "` encoder");
   }
@@ -134,7 +136,8 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
     return motion_classes()[static_cast<std::size_t>(a)].name <
            motion_classes()[static_cast<std::size_t>(b)].name;
   });
-  for (const int m : motions) summary.class_names.push_back(motion_classes()[static_cast<std::size_t>(m)].name);
+  for (const int m : motions)
+    summary.class_names.push_back(motion_classes()[static_cast<std::size_t>(m)].name);
 
   std::vector<planned_video> videos;
   const std::pair<const char*, int> splits[] = {{"train", options.train_per_class},
@@ -190,7 +193,8 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
         const synthetic_scene scene(options.content,
                                     motion_classes()[static_cast<std::size_t>(video.motion)],
                                     options.width, options.height, options.fps, video.seed);
-        write_synthetic_video(path, scene, options.width, options.height, options.fps, frames, options);
+        write_synthetic_video(path, scene, options.width, options.height, options.fps, frames,
+                              options);
         ++written;
         if (options.progress) {
           std::lock_guard<std::mutex> lock(report_mutex);

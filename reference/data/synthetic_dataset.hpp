@@ -18,7 +18,7 @@ namespace multigrid::reference {
 
 struct synthetic_dataset_options {
   std::string root;
-  int classes = 10;          ///< the first N of motion_classes()
+  int classes = 10;  ///< the first N of motion_classes()
   int train_per_class = 20;
   int val_per_class = 4;
   int test_per_class = 4;
@@ -34,7 +34,7 @@ struct synthetic_dataset_options {
   bool faststart = false;
   scene_content content = scene_content::motion;
   std::uint64_t seed = 0;
-  int jobs = 1;                ///< videos encoded in parallel
+  int jobs = 1;                                      ///< videos encoded in parallel
   std::function<void(const std::string&)> progress;  ///< one line per video written
 };
 

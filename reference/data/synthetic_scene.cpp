@@ -16,7 +16,9 @@ constexpr double rotation_degrees_per_second = 90;
 constexpr double scaling_period_seconds = 2.5;  // sizes grow (or shrink) 2.5x, then restart
 constexpr double scaling_ratio = 2.5;
 
-double length(double x, double y) { return std::sqrt(x * x + y * y); }
+double length(double x, double y) {
+  return std::sqrt(x * x + y * y);
+}
 
 /// Signed distance to an equilateral triangle of circumradius r centred at the origin.
 double triangle_distance(double px, double py, double r) {
@@ -40,11 +42,11 @@ enum class shape_form { ellipse, rectangle, triangle };
 
 struct shape_appearance {
   shape_form form = shape_form::ellipse;
-  double x = 0, y = 0;     ///< centre in the middle of the video, pixels
-  double size = 0;         ///< half extent, pixels
-  double aspect = 1;       ///< second half extent = size * aspect
-  double angle = 0;        ///< radians
-  double phase = 0;        ///< of the scaling sawtooth, seconds
+  double x = 0, y = 0;  ///< centre in the middle of the video, pixels
+  double size = 0;      ///< half extent, pixels
+  double aspect = 1;    ///< second half extent = size * aspect
+  double angle = 0;     ///< radians
+  double phase = 0;     ///< of the scaling sawtooth, seconds
   std::uint8_t colour[3] = {};
 };
 
@@ -175,8 +177,11 @@ void synthetic_scene::render_motion(int index, std::uint8_t* rgb, int stride) co
         angle += motion_.sign * rotation_degrees_per_second * speed * seconds * pi / 180;
         break;
       case motion_class::kind::scaling: {
-        const double phase = std::fmod(seconds * speed + shape.phase + 1000 * scaling_period_seconds,
-                                       scaling_period_seconds) / scaling_period_seconds - 0.5;
+        const double phase =
+            std::fmod(seconds * speed + shape.phase + 1000 * scaling_period_seconds,
+                      scaling_period_seconds) /
+                scaling_period_seconds -
+            0.5;
         size *= std::pow(scaling_ratio, motion_.sign * phase);
         break;
       }
@@ -212,8 +217,8 @@ void synthetic_scene::render_motion(int index, std::uint8_t* rgb, int stride) co
               case shape_form::rectangle: {
                 const double qx = std::fabs(lx) - half_x;
                 const double qy = std::fabs(ly) - half_y;
-                distance = length(std::max(qx, 0.0), std::max(qy, 0.0)) +
-                           std::min(std::max(qx, qy), 0.0);
+                distance =
+                    length(std::max(qx, 0.0), std::max(qy, 0.0)) + std::min(std::max(qx, qy), 0.0);
                 break;
               }
               case shape_form::triangle:

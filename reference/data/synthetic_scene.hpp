@@ -1,10 +1,10 @@
 #pragma once
-// The content of a synthetic video, drawn frame by frame. In a motion scene, a few shapes (ellipses,
-// rectangles, triangles; random colours, sizes and places on a static gradient background) all
-// move the same way, and the way they move is the class: translation in a direction, rotation
-// either way, growth or shrinkage, at two speeds. Appearance is drawn from the seed before the
-// class is looked at, so no single frame tells the classes apart: only motion does. Shapes wrap
-// around the frame's edges, so every clip shows the motion.
+// The content of a synthetic video, drawn frame by frame. In a motion scene, a few shapes
+// (ellipses, rectangles, triangles; random colours, sizes and places on a static gradient
+// background) all move the same way, and the way they move is the class: translation in a
+// direction, rotation either way, growth or shrinkage, at two speeds. Appearance is drawn from the
+// seed before the class is looked at, so no single frame tells the classes apart: only motion does.
+// Shapes wrap around the frame's edges, so every clip shows the motion.
 //
 // A frame-code scene instead fills frame i with frame_code_colour(i) (see frame_code.hpp), with a
 // dark band along the top and a light band along the left edge to check rotation and flips.

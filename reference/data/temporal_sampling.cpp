@@ -19,9 +19,13 @@ double clip_span_frames(int num_frames, int sampling_rate, double target_fps, do
 
 namespace {
 
-clip_window window_at(double start, double span) { return {start, start + span - 1}; }
+clip_window window_at(double start, double span) {
+  return {start, start + span - 1};
+}
 
-double slack(double video_frames, double span) { return std::max(video_frames - span, 0.0); }
+double slack(double video_frames, double span) {
+  return std::max(video_frames - span, 0.0);
+}
 
 }  // namespace
 

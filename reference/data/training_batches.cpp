@@ -1,9 +1,8 @@
 #include "data/training_batches.hpp"
 
+#include <multigrid/short_cycle_sampler.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <multigrid/short_cycle_sampler.hpp>
 
 #include "data/random_stream.hpp"
 
@@ -28,13 +27,14 @@ void check_clips_per_video(const multigrid::clip_shape& shape, const training_cl
   if (shape.per_gpu_batch % per_video != 0) {
     throw std::invalid_argument(
         "loader: the per-process batch of " + std::to_string(shape.per_gpu_batch) + " clips " +
-        where + " is not a multiple of DATA.TRAIN_CROP_NUM_TEMPORAL x DATA.TRAIN_CROP_NUM_SPATIAL = " +
+        where +
+        " is not a multiple of DATA.TRAIN_CROP_NUM_TEMPORAL x DATA.TRAIN_CROP_NUM_SPATIAL = " +
         std::to_string(per_video));
   }
 }
 
-std::vector<clip_job> jobs_for(const std::int64_t* videos, int batch_clips, const clip_request& request,
-                               std::uint64_t batch_seed) {
+std::vector<clip_job> jobs_for(const std::int64_t* videos, int batch_clips,
+                               const clip_request& request, std::uint64_t batch_seed) {
   const int per_video = request.clips();
   std::vector<clip_job> jobs;
   for (int j = 0; j < batch_clips / per_video; ++j) {
@@ -89,14 +89,18 @@ struct training_batches::cache {
 training_batches::training_batches(std::shared_ptr<const multigrid::plan> plan,
                                    std::int64_t dataset_size, int rank, int world,
                                    std::uint64_t seed, training_clip_options options)
-    : plan_(std::move(plan)), dataset_size_(dataset_size), rank_(rank), world_(world), seed_(seed),
-      options_(options), cache_(std::make_shared<cache>()) {
+    : plan_(std::move(plan)),
+      dataset_size_(dataset_size),
+      rank_(rank),
+      world_(world),
+      seed_(seed),
+      options_(options),
+      cache_(std::make_shared<cache>()) {
   check_rank(rank, world);
   if (plan_->train_samples() != dataset_size) {
-    throw std::invalid_argument("loader: the plan was made for " +
-                                std::to_string(plan_->train_samples()) +
-                                " training videos but the dataset has " +
-                                std::to_string(dataset_size));
+    throw std::invalid_argument(
+        "loader: the plan was made for " + std::to_string(plan_->train_samples()) +
+        " training videos but the dataset has " + std::to_string(dataset_size));
   }
   if (plan_->configuration().devices() != world) {
     throw std::invalid_argument("loader: the plan shares each batch over NUM_GPUS = " +
@@ -157,7 +161,11 @@ precise_bn_batches::precise_bn_batches(std::shared_ptr<const multigrid::plan> pl
                                        std::int64_t dataset_size, int rank, int world,
                                        std::uint64_t seed, training_clip_options options, int epoch,
                                        int num_batches)
-    : plan_(std::move(plan)), rank_(rank), seed_(seed), options_(options), epoch_(epoch),
+    : plan_(std::move(plan)),
+      rank_(rank),
+      seed_(seed),
+      options_(options),
+      epoch_(epoch),
       num_batches_(num_batches) {
   check_rank(rank, world);
   const auto& settings =
@@ -167,8 +175,8 @@ precise_bn_batches::precise_bn_batches(std::shared_ptr<const multigrid::plan> pl
   check_clips_per_video(shape_, options_, "for precise BN");
   order_ = std::make_shared<const std::vector<std::int64_t>>(
       epoch_shard(dataset_size, rank, world, combine_seed({seed, precise_tag}), epoch));
-  if (order_->size() < static_cast<std::size_t>(shape_.per_gpu_batch / (options.temporal_clips *
-                                                                         options.spatial_clips))) {
+  if (order_->size() < static_cast<std::size_t>(shape_.per_gpu_batch /
+                                                (options.temporal_clips * options.spatial_clips))) {
     throw std::invalid_argument("precise BN: " + std::to_string(order_->size()) +
                                 " videos per process make no batch of " +
                                 std::to_string(shape_.per_gpu_batch) + " clips");

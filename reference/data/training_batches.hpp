@@ -8,11 +8,10 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <multigrid/plan.hpp>
 #include <mutex>
 #include <optional>
 #include <vector>
-
-#include <multigrid/plan.hpp>
 
 #include "data/clip_pipeline.hpp"
 
@@ -20,9 +19,9 @@ namespace multigrid::reference {
 
 /// How training clips are cut beyond what the plan decides.
 struct training_clip_options {
-  double target_fps = 30;             ///< DATA.TARGET_FPS
-  bool random_flip = true;            ///< DATA.RANDOM_FLIP
-  bool inverse_uniform_scale = false; ///< DATA.INV_UNIFORM_SAMPLE
+  double target_fps = 30;              ///< DATA.TARGET_FPS
+  bool random_flip = true;             ///< DATA.RANDOM_FLIP
+  bool inverse_uniform_scale = false;  ///< DATA.INV_UNIFORM_SAMPLE
   /// Clips cut from each decoded video (DATA.TRAIN_CROP_NUM_TEMPORAL x ..._SPATIAL). A batch of N
   /// clips then holds N / (temporal x spatial) videos, each contributing that many clips; an
   /// epoch keeps the plan's iterations and clips but decodes that many times fewer videos.

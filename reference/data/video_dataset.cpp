@@ -170,9 +170,9 @@ void read_path_label_lines(const std::string& file, const std::vector<raw_line>&
       ok = parse_label(fields.back(), label);
     }
     if (!ok || trim(path).empty()) {
-      const std::string expected =
-          whitespace ? "`relative/path label` separated by white space"
-                     : "`path label` separated by `" + options.separator + "`";
+      const std::string expected = whitespace
+                                       ? "`relative/path label` separated by white space"
+                                       : "`path label` separated by `" + options.separator + "`";
       problems.report(line.number, "expected " + expected + ", found `" + line.text + "`");
       continue;
     }
@@ -226,8 +226,10 @@ void read_kinetics_csv(const std::string& file, const std::vector<raw_line>& lin
     if (r.youtube_id.empty() || (labelled && r.label.empty()) ||
         !parse_integer(trim(fields[column["time_start"]]), r.start) ||
         !parse_integer(trim(fields[column["time_end"]]), r.end) || r.start < 0 || r.end < r.start) {
-      problems.report(line.number, "expected label,youtube_id,time_start,time_end with whole "
-                                   "seconds, found `" + line.text + "`");
+      problems.report(line.number,
+                      "expected label,youtube_id,time_start,time_end with whole "
+                      "seconds, found `" +
+                          line.text + "`");
       continue;
     }
     rows.push_back(r);
@@ -239,7 +241,8 @@ void read_kinetics_csv(const std::string& file, const std::vector<raw_line>& lin
     class_names.assign(names.begin(), names.end());  // Kinetics' alphabetical order
   }
   std::map<std::string, int> label_of;
-  for (std::size_t i = 0; i < class_names.size(); ++i) label_of[class_names[i]] = static_cast<int>(i);
+  for (std::size_t i = 0; i < class_names.size(); ++i)
+    label_of[class_names[i]] = static_cast<int>(i);
   // The public downloader names folders after the class as written; some copies replace spaces
   // with underscores. Take whichever exists.
   std::map<std::string, std::string> folder_of;
@@ -273,9 +276,11 @@ void read_kinetics_csv(const std::string& file, const std::vector<raw_line>& lin
 
 }  // namespace
 
-video_dataset::video_dataset(std::vector<video_sample> samples, std::vector<std::string> class_names,
-                             std::string source)
-    : samples_(std::move(samples)), class_names_(std::move(class_names)), source_(std::move(source)) {}
+video_dataset::video_dataset(std::vector<video_sample> samples,
+                             std::vector<std::string> class_names, std::string source)
+    : samples_(std::move(samples)),
+      class_names_(std::move(class_names)),
+      source_(std::move(source)) {}
 
 int video_dataset::num_classes() const noexcept {
   if (!class_names_.empty()) return static_cast<int>(class_names_.size());

@@ -13,7 +13,7 @@
 namespace multigrid::reference {
 
 struct video_sample {
-  std::string path;    ///< as opened: the annotation's path joined to the prefix
+  std::string path;  ///< as opened: the annotation's path joined to the prefix
   int label = 0;
   std::string origin;  ///< "file:line" of the annotation
 };

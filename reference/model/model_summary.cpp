@@ -1,10 +1,9 @@
 #include "model/model_summary.hpp"
 
-#include <multigrid/epoch_schedule.hpp>
-#include <multigrid/stage_settings.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <multigrid/epoch_schedule.hpp>
+#include <multigrid/stage_settings.hpp>
 #include <sstream>
 
 #include "model/multiply_adds.hpp"

@@ -3,9 +3,8 @@
 // every clip shape the schedule trains with (PySlowFast prints the same at the start of training).
 // Printed by multigrid-model-summary and by the trainer.
 
-#include <multigrid/config.hpp>
-
 #include <cstdint>
+#include <multigrid/config.hpp>
 #include <string>
 #include <vector>
 

@@ -11,7 +11,7 @@ std::int64_t count_multiply_adds(SlowFast& model, int frames, int crop) {
   try {
     torch::NoGradGuard no_grad;
     const auto options = model->parameters().front().options();
-    model->forward(torch::zeros({1, model->options().input_channels, frames, crop, crop}, options));
+    model->forward(torch::empty({0, model->options().input_channels, frames, crop, crop}, options));
   } catch (...) {
     model->train(was_training);
     throw;

@@ -1,7 +1,6 @@
 #include "model/precise_batch_norm.hpp"
 
 #include <multigrid/batch_norm_statistics.hpp>
-
 #include <stdexcept>
 #include <vector>
 

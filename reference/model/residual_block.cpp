@@ -15,8 +15,8 @@ BottleneckTransformImpl::BottleneckTransformImpl(const residual_block_shape& sha
   b = register_module("b", make_conv3d(shape.inner_channels, shape.inner_channels, {1, 3, 3},
                                        {1, s, s}, {0, 1, 1}, shape.groups));
   b_bn = register_module("b_bn", SubBatchNorm3d(shape.inner_channels, norm));
-  c = register_module("c", make_conv3d(shape.inner_channels, shape.out_channels, {1, 1, 1},
-                                       {1, 1, 1}, {0, 0, 0}));
+  c = register_module(
+      "c", make_conv3d(shape.inner_channels, shape.out_channels, {1, 1, 1}, {1, 1, 1}, {0, 0, 0}));
   c_bn = register_module("c_bn", SubBatchNorm3d(shape.out_channels, norm));
 }
 

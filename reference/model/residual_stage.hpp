@@ -14,7 +14,7 @@
 namespace multigrid::reference {
 
 struct residual_stage_shape {
-  std::array<std::int64_t, 2> in_channels{};     ///< (slow, fast)
+  std::array<std::int64_t, 2> in_channels{};  ///< (slow, fast)
   std::array<std::int64_t, 2> out_channels{};
   std::array<std::int64_t, 2> inner_channels{};
   std::array<std::int64_t, 2> temporal_kernel{};

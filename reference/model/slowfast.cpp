@@ -28,7 +28,8 @@ SlowFastImpl::SlowFastImpl(const slowfast_options& options) : options_(options) 
     return FuseFastToSlow(fast_channels, ratio, options_.fusion_kernel_size, options_.alpha, norm);
   };
 
-  s1 = register_module("s1", VideoModelStem(options_.input_channels, width, width / beta_inv, norm));
+  s1 =
+      register_module("s1", VideoModelStem(options_.input_channels, width, width / beta_inv, norm));
   s1_fuse = register_module("s1_fuse", fuse(width / beta_inv));
 
   // Stage i (res2..res5) has 4 * 2^i * width output channels; its slow input also carries the
@@ -51,8 +52,8 @@ SlowFastImpl::SlowFastImpl(const slowfast_options& options) : options_(options) 
     *stages[i] = register_module("s" + std::to_string(i + 2), ResStage(shape, norm));
     // PySlowFast's pathway pools after res2 have kernel 1 for SlowFast: identities, left out.
     if (i < 3) {
-      *fusions[i] = register_module("s" + std::to_string(i + 2) + "_fuse",
-                                    fuse(shape.out_channels[1]));
+      *fusions[i] =
+          register_module("s" + std::to_string(i + 2) + "_fuse", fuse(shape.out_channels[1]));
       in_channels = {shape.out_channels[0] + shape.out_channels[1] * ratio, shape.out_channels[1]};
     } else {
       head = register_module("head", ResNetBasicHead(shape.out_channels[0], shape.out_channels[1],
@@ -122,10 +123,9 @@ void SlowFastImpl::set_batch_norm_mode(const multigrid::batch_norm_mode& mode,
                                     " devices needs a batch_norm_synchronizer");
       }
       if (synchronizer->group_size() != mode.sync_devices) {
-        throw std::invalid_argument(
-            "synchronized BN over " + std::to_string(mode.sync_devices) +
-            " devices was given a synchronizer whose group has " +
-            std::to_string(synchronizer->group_size()) + " processes");
+        throw std::invalid_argument("synchronized BN over " + std::to_string(mode.sync_devices) +
+                                    " devices was given a synchronizer whose group has " +
+                                    std::to_string(synchronizer->group_size()) + " processes");
       }
       for (auto& layer : norm_layers_) layer->set_synchronizer(synchronizer);
       break;

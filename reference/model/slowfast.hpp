@@ -8,10 +8,10 @@
 // Defaults build SlowFast-R50 8x8: 34,566,488 parameters at 400 classes. Every norm layer is a
 // SubBatchNorm3d whose mode (plain, k splits, synchronized) a multigrid stage sets in place.
 
-#include <multigrid/batch_norm_mode.hpp>
 #include <torch/torch.h>
 
 #include <memory>
+#include <multigrid/batch_norm_mode.hpp>
 #include <vector>
 
 #include "model/batch_norm_synchronizer.hpp"

@@ -41,8 +41,8 @@ std::vector<option_problem> find_problems(const slowfast_options& o) {
     check(o.width_per_group / o.beta_inv >= 1, "beta_inv", o.beta_inv,
           "leaves the fast pathway no channels (WIDTH_PER_GROUP / BETA_INV is 0)");
   }
-  check(o.fusion_conv_channel_ratio >= 1, "fusion_conv_channel_ratio",
-        o.fusion_conv_channel_ratio, "must be at least 1");
+  check(o.fusion_conv_channel_ratio >= 1, "fusion_conv_channel_ratio", o.fusion_conv_channel_ratio,
+        "must be at least 1");
   check(o.fusion_kernel_size >= 1 && o.fusion_kernel_size % 2 == 1, "fusion_kernel_size",
         o.fusion_kernel_size, "must be a positive odd number");
   check(o.num_classes >= 1, "num_classes", o.num_classes, "must be at least 1");
@@ -91,7 +91,10 @@ void check_no_nonlocal(const config_tree& tree) {
   bool empty = location.IsSequence();
   if (empty) {
     for (const auto& stage : location) {
-      if (!stage.IsSequence()) { empty = false; break; }
+      if (!stage.IsSequence()) {
+        empty = false;
+        break;
+      }
       for (const auto& pathway : stage) {
         if (!pathway.IsSequence() || pathway.size() != 0) empty = false;
       }
@@ -132,8 +135,7 @@ slowfast_options read_slowfast_options(const config_tree& tree) {
   }
   check_equals(tree, "RESNET.SPATIAL_STRIDES", {{1, 1}, {2, 2}, {2, 2}, {2, 2}},
                "strides [[1, 1], [2, 2], [2, 2], [2, 2]]");
-  check_equals(tree, "RESNET.SPATIAL_DILATIONS", {{1, 1}, {1, 1}, {1, 1}, {1, 1}},
-               "no dilation");
+  check_equals(tree, "RESNET.SPATIAL_DILATIONS", {{1, 1}, {1, 1}, {1, 1}, {1, 1}}, "no dilation");
   check_no_nonlocal(tree);
 
   o.num_classes = tree.get_int("MODEL.NUM_CLASSES", o.num_classes);
@@ -161,8 +163,7 @@ slowfast_options read_slowfast_options(const config_tree& tree) {
   o.input_channels = channels[0];
 
   // PySlowFast's default lists one pathway ([[3], [4], [6], [3]]); SlowFast configs list two.
-  const auto table =
-      tree.get_double_table("RESNET.NUM_BLOCK_TEMP_KERNEL", {{3}, {4}, {6}, {3}});
+  const auto table = tree.get_double_table("RESNET.NUM_BLOCK_TEMP_KERNEL", {{3}, {4}, {6}, {3}});
   if (table.size() != 4) {
     tree.fail("RESNET.NUM_BLOCK_TEMP_KERNEL", "must have one entry per stage res2..res5");
   }
@@ -203,7 +204,8 @@ slowfast_options read_slowfast_options(const config_tree& tree) {
     for (const auto& [field, key] : keys) {
       if (field != problem.field) continue;
       // A key the file leaves out has no value to show: say which default was used.
-      if (!tree.has(key)) tree.fail(key, "defaults to " + problem.value + ", which " + problem.message);
+      if (!tree.has(key))
+        tree.fail(key, "defaults to " + problem.value + ", which " + problem.message);
       tree.fail(key, problem.message);
     }
     throw std::logic_error(std::string("unmapped option ") + problem.field);

@@ -17,8 +17,8 @@ ResNetBasicStemImpl::ResNetBasicStemImpl(std::int64_t in_channels, std::int64_t 
   bn = register_module("bn", SubBatchNorm3d(out_channels, norm));
   pool_layer = register_module(
       "pool_layer",
-      torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({1, 3, 3}).stride({1, 2, 2}).padding(
-          {0, 1, 1})));
+      torch::nn::MaxPool3d(
+          torch::nn::MaxPool3dOptions({1, 3, 3}).stride({1, 2, 2}).padding({0, 1, 1})));
 }
 
 torch::Tensor ResNetBasicStemImpl::forward(const torch::Tensor& input) {
@@ -30,12 +30,12 @@ torch::Tensor ResNetBasicStemImpl::forward(const torch::Tensor& input) {
 VideoModelStemImpl::VideoModelStemImpl(std::int64_t in_channels, std::int64_t slow_channels,
                                        std::int64_t fast_channels,
                                        const batch_norm_settings& norm) {
-  pathway0_stem = register_module(
-      "pathway0_stem",
-      ResNetBasicStem(in_channels, slow_channels, slow_stem_temporal_kernel, norm));
-  pathway1_stem = register_module(
-      "pathway1_stem",
-      ResNetBasicStem(in_channels, fast_channels, fast_stem_temporal_kernel, norm));
+  pathway0_stem =
+      register_module("pathway0_stem",
+                      ResNetBasicStem(in_channels, slow_channels, slow_stem_temporal_kernel, norm));
+  pathway1_stem =
+      register_module("pathway1_stem",
+                      ResNetBasicStem(in_channels, fast_channels, fast_stem_temporal_kernel, norm));
 }
 
 pathway_tensors VideoModelStemImpl::forward(const pathway_tensors& input) {

@@ -1,7 +1,6 @@
 #include "model/sub_batch_norm.hpp"
 
 #include <multigrid/batch_norm_statistics.hpp>
-
 #include <sstream>
 #include <stdexcept>
 
@@ -32,10 +31,9 @@ std::pair<torch::Tensor, torch::Tensor> pooled(const torch::Tensor& split_mean,
   const auto channels = means.numel() / splits;
   auto mean = torch::empty({channels}, means.options());
   auto variance = torch::empty({channels}, means.options());
-  multigrid::pool_split_statistics(means.data_ptr<float>(), variances.data_ptr<float>(),
-                                   static_cast<std::size_t>(splits),
-                                   static_cast<std::size_t>(channels), mean.data_ptr<float>(),
-                                   variance.data_ptr<float>());
+  multigrid::pool_split_statistics(
+      means.data_ptr<float>(), variances.data_ptr<float>(), static_cast<std::size_t>(splits),
+      static_cast<std::size_t>(channels), mean.data_ptr<float>(), variance.data_ptr<float>());
   return {mean, variance};
 }
 
@@ -87,12 +85,12 @@ torch::Tensor SubBatchNorm3dImpl::forward_sub_batch(const torch::Tensor& input) 
   // j = i % k: split j holds the samples i = j (mod k), the layout the library pools. The one
   // affine pair is repeated per split, so one fused batch_norm call does the whole layer and the
   // gradients of the k copies add up into weight and bias.
-  const bool channels_last = !input.is_contiguous() &&
-                             input.is_contiguous(torch::MemoryFormat::ChannelsLast3d);
+  const bool channels_last =
+      !input.is_contiguous() && input.is_contiguous(torch::MemoryFormat::ChannelsLast3d);
   const auto contiguous = input.contiguous();
   const auto sizes = contiguous.sizes();
-  const auto grouped = contiguous.view(
-      {batch / splits_, num_features_ * splits_, sizes[2], sizes[3], sizes[4]});
+  const auto grouped =
+      contiguous.view({batch / splits_, num_features_ * splits_, sizes[2], sizes[3], sizes[4]});
   auto output = torch::batch_norm(grouped, weight.repeat({splits_}), bias.repeat({splits_}),
                                   split_running_mean_, split_running_var_, true, momentum_,
                                   epsilon_, at::globalContext().userEnabledCuDNN())

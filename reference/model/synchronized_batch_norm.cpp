@@ -46,13 +46,14 @@ class SynchronizedBatchNormFunction
     const double local_count = static_cast<double>(x.numel() / channels);
 
     // One all-reduce: [sum (C), sum of squares (C), count (1)].
-    auto packed = torch::cat({x.sum(dims), x.square().sum(dims),
-                              torch::full({1}, local_count, x.options())});
+    auto packed =
+        torch::cat({x.sum(dims), x.square().sum(dims), torch::full({1}, local_count, x.options())});
     synchronizer->all_reduce_sum(packed);
     const auto count = packed.narrow(0, 2 * channels, 1);
     const auto mean = packed.narrow(0, 0, channels) / count;
     // E[x^2] - E[x]^2, as PySlowFast's NaiveSyncBatchNorm; clamped against rounding below zero.
-    const auto variance = (packed.narrow(0, channels, channels) / count - mean.square()).clamp_min(0);
+    const auto variance =
+        (packed.narrow(0, channels, channels) / count - mean.square()).clamp_min(0);
     const auto inverse_std = (variance + epsilon).rsqrt();
 
     {
@@ -97,13 +98,17 @@ class SynchronizedBatchNormFunction
     const auto mean_grad_normalized = packed.narrow(0, channels, channels) / count;
     const auto scale = weight.to(torch::kFloat) * inverse_std;
     const auto grad_input =
-        per_channel(scale, x.dim()) *
-        (g - per_channel(mean_grad, x.dim()) -
-         normalized * per_channel(mean_grad_normalized, x.dim()));
+        per_channel(scale, x.dim()) * (g - per_channel(mean_grad, x.dim()) -
+                                       normalized * per_channel(mean_grad_normalized, x.dim()));
 
-    return {grad_input.to(input.scalar_type()), grad_weight.to(weight.scalar_type()),
-            grad_bias.to(weight.scalar_type()), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad_input.to(input.scalar_type()),
+            grad_weight.to(weight.scalar_type()),
+            grad_bias.to(weight.scalar_type()),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 

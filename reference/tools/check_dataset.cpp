@@ -51,7 +51,9 @@ int run(int argc, char** argv) {
     } else if (arg == "--format") {
       const auto name = value();
       const auto format = parse_annotation_format(name);
-      if (!format) throw usage_error("--format: `" + name + "` is not auto, pyslowfast, mmaction2 or kinetics");
+      if (!format)
+        throw usage_error("--format: `" + name +
+                          "` is not auto, pyslowfast, mmaction2 or kinetics");
       annotations.format = *format;
     } else if (arg == "--separator") {
       annotations.separator = value();
@@ -87,8 +89,9 @@ int run(int argc, char** argv) {
   }
   if (verbose) {
     options.progress = [&](const video_check& check) {
-      std::printf("%s %s%s%s\n", check.usable ? "ok    " : "BROKEN", dataset[check.index].path.c_str(),
-                  check.usable ? "" : ": ", check.reason.c_str());
+      std::printf("%s %s%s%s\n", check.usable ? "ok    " : "BROKEN",
+                  dataset[check.index].path.c_str(), check.usable ? "" : ": ",
+                  check.reason.c_str());
     };
   }
   const auto report = check_dataset(dataset, options);

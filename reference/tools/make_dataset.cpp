@@ -43,7 +43,8 @@ constexpr const char* usage =
 int to_int(const std::string& option, const std::string& text) {
   char* end = nullptr;
   const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0') throw usage_error(option + ": `" + text + "` is not an integer");
+  if (text.empty() || *end != '\0')
+    throw usage_error(option + ": `" + text + "` is not an integer");
   return static_cast<int>(value);
 }
 
@@ -131,9 +132,10 @@ int run(int argc, char** argv) {
     options.progress = [](const std::string& path) { std::printf("wrote %s\n", path.c_str()); };
   }
   const auto summary = make_synthetic_dataset(options);
-  std::printf("multigrid-make-dataset: %lld videos written, %lld kept, codec %s, %zu classes in %s\n",
-              static_cast<long long>(summary.written), static_cast<long long>(summary.kept),
-              summary.codec.c_str(), summary.class_names.size(), options.root.c_str());
+  std::printf(
+      "multigrid-make-dataset: %lld videos written, %lld kept, codec %s, %zu classes in %s\n",
+      static_cast<long long>(summary.written), static_cast<long long>(summary.kept),
+      summary.codec.c_str(), summary.class_names.size(), options.root.c_str());
   return 0;
 }
 

@@ -43,7 +43,7 @@ TEST_CASE("PySlowFast lists: path and label, prefix, one-field and three-field l
   CHECK(dataset[0].label == 3);
   CHECK(dataset[0].origin == file + ":1");
   CHECK(dataset[1].path == "/abs/y.mp4");  // absolute paths are kept
-  CHECK(dataset[2].label == 0);             // a lone path is label 0, as in PySlowFast
+  CHECK(dataset[2].label == 0);            // a lone path is label 0, as in PySlowFast
   CHECK(dataset[2].origin == file + ":4");
   CHECK(dataset[3].label == 2);
   CHECK(dataset.num_classes() == 4);
@@ -76,9 +76,11 @@ TEST_CASE("malformed lines are errors naming file and line, or skipped with a wa
   CHECK(warnings[2].find(file + ":5:") != std::string::npos);
 
   write(file, "\n\n");
-  CHECK(error_of([&] { video_dataset::load(file, options); }).find("no videos") != std::string::npos);
-  CHECK(error_of([&] { video_dataset::load(folder.file("missing.csv"), options); })
-            .find("missing.csv: cannot read") != std::string::npos);
+  CHECK(error_of([&] { video_dataset::load(file, options); }).find("no videos") !=
+        std::string::npos);
+  CHECK(error_of([&] {
+          video_dataset::load(folder.file("missing.csv"), options);
+        }).find("missing.csv: cannot read") != std::string::npos);
 }
 
 TEST_CASE("mmaction2 lists split on any white space and need exactly two fields") {
@@ -92,10 +94,12 @@ TEST_CASE("mmaction2 lists split on any white space and need exactly two fields"
   CHECK(dataset[1].path == (folder.path() / "class_b/v2.mp4").string());
   CHECK(dataset[1].label == 1);
   write(file, "class_a/v1.mp4 0 1\n");
-  CHECK(error_of([&] { video_dataset::load(file, options); }).find(file + ":1:") != std::string::npos);
+  CHECK(error_of([&] { video_dataset::load(file, options); }).find(file + ":1:") !=
+        std::string::npos);
 }
 
-TEST_CASE("Kinetics CSV: alphabetical labels, downloader paths, quoted names, underscored folders") {
+TEST_CASE(
+    "Kinetics CSV: alphabetical labels, downloader paths, quoted names, underscored folders") {
   temporary_folder folder;
   const auto file = folder.file("kinetics_train.csv");
   write(file,
@@ -112,7 +116,8 @@ TEST_CASE("Kinetics CSV: alphabetical labels, downloader paths, quoted names, un
   CHECK(dataset[0].label == 1);
   // The folder with underscores exists, so it is used; the others keep the name as written.
   CHECK(dataset[0].path ==
-        (folder.path() / "passing_American_football_(in_game)/abc123DEF45_000014_000024.mp4").string());
+        (folder.path() / "passing_American_football_(in_game)/abc123DEF45_000014_000024.mp4")
+            .string());
   CHECK(dataset[1].path == (folder.path() / "abseiling/--0edUL8zmA_000000_000010.mp4").string());
   CHECK(dataset[2].origin == file + ":4");
 
@@ -127,10 +132,12 @@ TEST_CASE("Kinetics CSV: alphabetical labels, downloader paths, quoted names, un
 
   write(file, "youtube_id,time_start,time_end,split\nabc,1,11,test\n");
   options = {};
-  CHECK(video_dataset::load(file, options)[0].path == (folder.path() / "test/abc_000001_000011.mp4").string());
+  CHECK(video_dataset::load(file, options)[0].path ==
+        (folder.path() / "test/abc_000001_000011.mp4").string());
 
   write(file, "label,youtube_id,time_start,time_end,split\nabseiling,abc,ten,20,train\n");
-  CHECK(error_of([&] { video_dataset::load(file, options); }).find(file + ":2:") != std::string::npos);
+  CHECK(error_of([&] { video_dataset::load(file, options); }).find(file + ":2:") !=
+        std::string::npos);
   write(file, "label,video,start\n");
   options.format = annotation_format::kinetics;
   CHECK(error_of([&] { video_dataset::load(file, options); }).find("no `youtube_id` column") !=
@@ -170,9 +177,11 @@ TEST_CASE("the dataset config reads PySlowFast's keys and names bad values") {
   CHECK(message.find("DATA.STD") != std::string::npos);
   CHECK(message.find("bad.yaml:2") != std::string::npos);
   bad = config_tree::load_string("DATA:\n  ANNOTATION_FORMAT: csv\n", "bad.yaml");
-  CHECK(error_of([&] { read_data_config(bad); }).find("DATA.ANNOTATION_FORMAT") != std::string::npos);
+  CHECK(error_of([&] { read_data_config(bad); }).find("DATA.ANNOTATION_FORMAT") !=
+        std::string::npos);
   bad = config_tree::load_string("TEST:\n  NUM_SPATIAL_CROPS: 5\n", "bad.yaml");
-  CHECK(error_of([&] { read_data_config(bad); }).find("TEST.NUM_SPATIAL_CROPS") != std::string::npos);
+  CHECK(error_of([&] { read_data_config(bad); }).find("TEST.NUM_SPATIAL_CROPS") !=
+        std::string::npos);
 }
 
 TEST_CASE("split files are found by format") {

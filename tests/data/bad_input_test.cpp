@@ -70,7 +70,8 @@ std::map<std::string, std::string> write_broken_files(const temporary_folder& fo
   // Truncated: the first half of an MP4 whose index is at the end; the index never arrives.
   const auto bytes = read_bytes(good);
   files["truncated"] = folder.file("truncated.mp4");
-  write_bytes(files["truncated"], std::vector<char>(bytes.begin(), bytes.begin() + bytes.size() / 2));
+  write_bytes(files["truncated"],
+              std::vector<char>(bytes.begin(), bytes.begin() + bytes.size() / 2));
   // Undecodable: a valid container (index first) whose coded pictures are overwritten.
   const auto faststart = folder.file("faststart.mp4");
   write_frame_code_video(faststart, {30, 30, 64, 48, "auto", 0, 0, true});
@@ -83,7 +84,8 @@ std::map<std::string, std::string> write_broken_files(const temporary_folder& fo
   write_bytes(files["undecodable"], damaged);
   // No video stream: audio only, made with the ffmpeg tool when it is installed.
   const auto audio = folder.file("audio.m4a");
-  const auto command = "ffmpeg -v error -y -f lavfi -i sine=duration=1 -c:a aac " + audio + " > /dev/null 2>&1";
+  const auto command =
+      "ffmpeg -v error -y -f lavfi -i sine=duration=1 -c:a aac " + audio + " > /dev/null 2>&1";
   if (std::system(command.c_str()) == 0) files["audio only"] = audio;
   return files;
 }
@@ -224,7 +226,8 @@ TEST_CASE("a wrong path prefix stops the loader with examples instead of trainin
           job.video = (number * 4 + j) % 40;
           job.first_clip = j;
           job.request = small_request();
-          job.seed = combine_seed({static_cast<std::uint64_t>(number), static_cast<std::uint64_t>(j)});
+          job.seed =
+              combine_seed({static_cast<std::uint64_t>(number), static_cast<std::uint64_t>(j)});
           layout.jobs.push_back(job);
         }
         return layout;

@@ -2,7 +2,6 @@
 // resumption, uint8 against float output, evaluation views and pinned memory on a CPU build.
 
 #include <doctest/doctest.h>
-
 #include <torch/torch.h>
 
 #include <multigrid/multigrid.hpp>
@@ -38,7 +37,8 @@ struct fixture {
   std::shared_ptr<const video_dataset> dataset;
   fixture() {
     write_small_dataset(folder.path().string(), 3, 8, 2, 1);
-    dataset = std::make_shared<const video_dataset>(video_dataset::load(folder.file("train.csv"), {}));
+    dataset =
+        std::make_shared<const video_dataset>(video_dataset::load(folder.file("train.csv"), {}));
   }
 };
 
@@ -62,9 +62,9 @@ TEST_CASE("the training loader follows the plan, ends epochs and continues witho
     const auto expected = plan.at(0, batches);
     REQUIRE(batch->step);
     CHECK(batch->step->global_iteration == expected.global_iteration);
-    CHECK(batch->clips.sizes() == torch::IntArrayRef({expected.shape.per_gpu_batch, 3,
-                                                      expected.shape.num_frames, expected.shape.crop,
-                                                      expected.shape.crop}));
+    CHECK(batch->clips.sizes() ==
+          torch::IntArrayRef({expected.shape.per_gpu_batch, 3, expected.shape.num_frames,
+                              expected.shape.crop, expected.shape.crop}));
     CHECK(batch->clips.dtype() == torch::kUInt8);
     CHECK(batch->labels.dtype() == torch::kInt64);
     CHECK(batch->labels.size(0) == expected.shape.per_gpu_batch);
@@ -121,13 +121,15 @@ TEST_CASE("float output equals uint8 output normalised with the helper") {
   const auto pixel = a->clips.index({0, 1, 0, 0, 0}).item<std::uint8_t>();
   CHECK(normalised.index({0, 1, 0, 0, 0}).item<float>() ==
         doctest::Approx((pixel / 255.0 - 0.5) / 0.25).epsilon(1e-5));
-  CHECK_THROWS_AS(normalize_clips(torch::zeros({2, 4, 4}, torch::kUInt8), options.mean, options.std),
-                  std::invalid_argument);
+  CHECK_THROWS_AS(
+      normalize_clips(torch::zeros({2, 4, 4}, torch::kUInt8), options.mean, options.std),
+      std::invalid_argument);
 }
 
 TEST_CASE("the test loader gives every view of every video, marked for aggregation") {
   fixture data;
-  const auto test = std::make_shared<const video_dataset>(video_dataset::load(data.folder.file("test.csv"), {}));
+  const auto test =
+      std::make_shared<const video_dataset>(video_dataset::load(data.folder.file("test.csv"), {}));
   auto options = small_options();
   options.pin_memory = true;  // no CUDA here: ordinary memory, noted in the statistics
   evaluation_loader loader(test, test_views(4, 2, 24, 2, 3, 24, 6), options);

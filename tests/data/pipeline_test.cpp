@@ -5,9 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <map>
-#include <set>
-
 #include <multigrid/multigrid.hpp>
+#include <set>
 
 #include "data/clip_pipeline.hpp"
 #include "data/evaluation_batches.hpp"
@@ -152,7 +151,8 @@ TEST_CASE("batches are the same for a seed whatever the number of workers, and r
   // Resuming at iteration 2 of epoch 1 gives exactly what the uninterrupted run gave there.
   const auto resumed = run(dataset, source, plan->first_iteration_of_epoch(1) + 2, 2, 3);
   REQUIRE(resumed.size() == 3);
-  for (std::size_t i = 0; i < 3; ++i) CHECK(resumed[i] == one[static_cast<std::size_t>(plan->first_iteration_of_epoch(1) + 2) + i]);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(resumed[i] == one[static_cast<std::size_t>(plan->first_iteration_of_epoch(1) + 2) + i]);
   // Another seed gives other clips.
   const training_batches other(plan, dataset->size(), 0, 1, 12, {});
   CHECK(run(dataset, other, 0, 2, 1)[0] != one[0]);
@@ -186,7 +186,8 @@ TEST_CASE("precise BN uses the stage's long-cycle shape without the short cycle"
   const auto plan = std::make_shared<const multigrid::plan>(cfg, 64);
   for (int epoch = 0; epoch < plan->epochs(); ++epoch) {
     const precise_bn_batches source(plan, 64, 0, 1, 1, {}, epoch, 5);
-    const auto& base = plan->stages()[static_cast<std::size_t>(plan->stage_of_epoch(epoch))].settings.base;
+    const auto& base =
+        plan->stages()[static_cast<std::size_t>(plan->stage_of_epoch(epoch))].settings.base;
     for (std::int64_t n = 0; n < 5; ++n) {
       const auto batch = source(n);
       REQUIRE(batch);

@@ -15,16 +15,16 @@ using namespace multigrid::reference;
 TEST_CASE("sampled positions are torch.linspace(0, span - 1, T) in float32, truncated") {
   // Reference values printed by PyTorch 1.13: torch.linspace(0, span - 1, T).long().
   CHECK(sampled_positions(64, 8) == std::vector<int>{0, 9, 18, 27, 36, 45, 54, 63});
-  CHECK(sampled_positions(64, 32) ==
-        std::vector<int>{0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
-                         32, 34, 36, 38, 40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 63});
+  CHECK(sampled_positions(64, 32) == std::vector<int>{0,  2,  4,  6,  8,  10, 12, 14, 16, 18, 20,
+                                                      22, 24, 26, 28, 30, 32, 34, 36, 38, 40, 42,
+                                                      44, 46, 48, 50, 52, 54, 56, 58, 60, 63});
   CHECK(sampled_positions(240, 8) == std::vector<int>{0, 34, 68, 102, 136, 170, 204, 239});
   CHECK(sampled_positions(53.3333333, 32) ==
         std::vector<int>{0,  1,  3,  5,  6,  8,  10, 11, 13, 15, 16, 18, 20, 21, 23, 25,
                          27, 28, 30, 32, 33, 35, 37, 38, 40, 42, 43, 45, 47, 48, 50, 52});
-  CHECK(sampled_positions(10, 32) ==
-        std::vector<int>{0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4,
-                         4, 4, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 8, 8, 8, 9});
+  CHECK(sampled_positions(10, 32) == std::vector<int>{0, 0, 0, 0, 1, 1, 1, 2, 2, 2, 2,
+                                                      3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 6,
+                                                      6, 6, 6, 7, 7, 7, 8, 8, 8, 9});
   CHECK(sampled_positions(1, 4) == std::vector<int>{0, 0, 0, 0});
 }
 

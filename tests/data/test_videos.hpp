@@ -26,7 +26,8 @@ namespace multigrid::reference::testing {
 class temporary_folder {
  public:
   temporary_folder() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "multigrid-data-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "multigrid-data-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -86,7 +87,8 @@ inline int decoded_frame_index(const std::uint8_t* clip, int num_frames, int siz
 /// A small motion dataset (64x48, 1 s, x264 ultrafast) in `root`.
 inline synthetic_dataset_summary write_small_dataset(const std::string& root, int classes,
                                                      int train_per_class, int val_per_class = 0,
-                                                     int test_per_class = 0, std::uint64_t seed = 7) {
+                                                     int test_per_class = 0,
+                                                     std::uint64_t seed = 7) {
   set_ffmpeg_log_level(AV_LOG_FATAL);
   synthetic_dataset_options options;
   options.root = root;

@@ -77,8 +77,8 @@ TEST_CASE("multigrid-check-dataset summarises, lists broken files and sets its e
   CHECK(r.status == 1);
   CHECK(r.output.find("videos: 6 listed, 4 usable, 2 broken") != std::string::npos);
   CHECK(r.output.find(root + "/garbage.mp4: not a readable video file") != std::string::npos);
-  CHECK(r.output.find(root + "/nowhere/missing.mp4: file does not exist (" + root + "/broken.csv:6)") !=
-        std::string::npos);
+  CHECK(r.output.find(root + "/nowhere/missing.mp4: file does not exist (" + root +
+                      "/broken.csv:6)") != std::string::npos);
 
   std::ofstream(root + "/malformed.csv") << "a.mp4 1\nb.mp4 x\n";
   r = run(check_dataset + " " + root + "/malformed.csv", folder);
@@ -86,7 +86,8 @@ TEST_CASE("multigrid-check-dataset summarises, lists broken files and sets its e
   CHECK(r.output.find("malformed.csv:2:") != std::string::npos);
 }
 
-TEST_CASE("multigrid-prepare-videos scales, shortens the keyframe interval, resumes, skips broken") {
+TEST_CASE(
+    "multigrid-prepare-videos scales, shortens the keyframe interval, resumes, skips broken") {
   temporary_folder folder;
   const auto source = folder.file("source");
   write_small_dataset(source, 2, 2);
@@ -97,7 +98,8 @@ TEST_CASE("multigrid-prepare-videos scales, shortens the keyframe interval, resu
   auto r = run(command, folder);
   CHECK(r.status == 1);  // one broken source
   CHECK(r.output.find("4 prepared, 0 already there") != std::string::npos);
-  CHECK(r.output.find("broken: " + source + "/broken.mp4: not a readable video file") != std::string::npos);
+  CHECK(r.output.find("broken: " + source + "/broken.mp4: not a readable video file") !=
+        std::string::npos);
   CHECK(std::filesystem::exists(target + "/train.csv"));
   CHECK_FALSE(std::filesystem::exists(target + "/broken.mp4"));
 
@@ -110,8 +112,11 @@ TEST_CASE("multigrid-prepare-videos scales, shortens the keyframe interval, resu
     CHECK(reader.info().frame_count == 30);
   }
   if (std::system("ffprobe -version > /dev/null 2>&1") == 0) {
-    const auto probe = run("ffprobe -v error -select_streams v -skip_frame nokey -show_entries frame=pts "
-                           "-of csv=p=0 " + dataset[0].path + " | wc -l", folder);
+    const auto probe =
+        run("ffprobe -v error -select_streams v -skip_frame nokey -show_entries frame=pts "
+            "-of csv=p=0 " +
+                dataset[0].path + " | wc -l",
+            folder);
     CHECK(std::stoi(probe.output) >= 30 / 4);
   }
   r = run(command, folder);

@@ -1,8 +1,9 @@
+#include "model/model_state.hpp"
+
 #include <doctest/doctest.h>
 
 #include <sstream>
 
-#include "model/model_state.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;

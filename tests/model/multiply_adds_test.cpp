@@ -1,6 +1,7 @@
+#include "model/multiply_adds.hpp"
+
 #include <doctest/doctest.h>
 
-#include "model/multiply_adds.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;

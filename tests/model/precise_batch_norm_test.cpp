@@ -1,8 +1,9 @@
+#include "model/precise_batch_norm.hpp"
+
 #include <doctest/doctest.h>
 
 #include <multigrid/batch_norm_statistics.hpp>
 
-#include "model/precise_batch_norm.hpp"
 #include "model/slow_pathway_frames.hpp"
 #include "model_test_support.hpp"
 

@@ -1,9 +1,9 @@
+#include "model/slowfast_options.hpp"
+
 #include <doctest/doctest.h>
 
 #include <stdexcept>
 #include <string>
-
-#include "model/slowfast_options.hpp"
 
 using namespace multigrid::reference;
 

@@ -1,9 +1,10 @@
+#include "model/slowfast.hpp"
+
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <multigrid/epoch_schedule.hpp>
 #include <multigrid/stage_settings.hpp>
-
-#include <cmath>
 #include <set>
 #include <string>
 #include <utility>
@@ -12,7 +13,6 @@
 #include "model/model_summary.hpp"
 #include "model/parameter_groups.hpp"
 #include "model/slow_pathway_frames.hpp"
-#include "model/slowfast.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;
@@ -126,7 +126,8 @@ TEST_CASE("initialisation: He fan-out convolutions, zero final BN scales, N(0, 0
   // res4 slow conv b: 256 -> 256 channels, 1 x 3 x 3: fan-out 2304, He std sqrt(2 / 2304).
   const auto& conv = model->s4->blocks[0][1]->branch2->b->weight;
   CHECK(conv.std().item<double>() == doctest::Approx(std::sqrt(2.0 / 2304)).epsilon(0.01));
-  CHECK(model->head->projection->weight.std().item<double>() == doctest::Approx(0.01).epsilon(0.02));
+  CHECK(model->head->projection->weight.std().item<double>() ==
+        doctest::Approx(0.01).epsilon(0.02));
   CHECK(model->head->projection->bias.abs().max().item<float>() == 0);
 
   auto options = narrow_options();
@@ -151,7 +152,8 @@ TEST_CASE("bad clips are rejected with their shape") {
   CHECK(message_of(torch::zeros({1, 1, 8, 32, 32})).find("(N, 3, T, H, W)") != std::string::npos);
   CHECK(message_of(torch::zeros({1, 3, 2, 32, 32})).find("ALPHA = 4") != std::string::npos);
   // 10 frames: the fusion's strided frames (3) do not line up with the slow pathway's (2).
-  CHECK(message_of(torch::zeros({1, 3, 10, 32, 32})).find("multiple of ALPHA") != std::string::npos);
+  CHECK(message_of(torch::zeros({1, 3, 10, 32, 32})).find("multiple of ALPHA") !=
+        std::string::npos);
 }
 
 TEST_CASE("parameter groups: BN affine pairs apart from the rest, the same tensors in every mode") {

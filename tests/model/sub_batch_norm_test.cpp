@@ -1,12 +1,12 @@
+#include "model/sub_batch_norm.hpp"
+
 #include <doctest/doctest.h>
 
-#include <multigrid/batch_norm_statistics.hpp>
-
 #include <map>
+#include <multigrid/batch_norm_statistics.hpp>
 #include <string>
 #include <type_traits>
 
-#include "model/sub_batch_norm.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;
@@ -25,7 +25,9 @@ SubBatchNorm3d layer_with_affine(int splits) {
   return layer;
 }
 
-torch::Tensor host_copy(const torch::Tensor& tensor) { return tensor.detach().clone(); }
+torch::Tensor host_copy(const torch::Tensor& tensor) {
+  return tensor.detach().clone();
+}
 
 }  // namespace
 
@@ -71,7 +73,8 @@ TEST_CASE("evaluation uses the split statistics pooled by the library") {
   constexpr int splits = 4;
   auto layer = layer_with_affine(splits);
   torch::manual_seed(12);
-  for (int step = 0; step < 3; ++step) layer(torch::randn({8, channels, 2, 3, 3}) * (step + 1) + step);
+  for (int step = 0; step < 3; ++step)
+    layer(torch::randn({8, channels, 2, 3, 3}) * (step + 1) + step);
   CHECK(layer->pooling_pending());
   const auto split_mean = host_copy(layer->training_running_mean());
   const auto split_var = host_copy(layer->training_running_var());
@@ -83,7 +86,8 @@ TEST_CASE("evaluation uses the split statistics pooled by the library") {
                                    expected_var.data_ptr<float>());
   // The pooled mean is the mean of the split means; the splits really differ.
   CHECK(same_values(expected_mean, split_mean.view({splits, channels}).mean(0)));
-  CHECK_FALSE(same_values(split_mean.narrow(0, 0, channels), split_mean.narrow(0, channels, channels)));
+  CHECK_FALSE(
+      same_values(split_mean.narrow(0, 0, channels), split_mean.narrow(0, channels, channels)));
 
   layer->eval();
   const auto input = torch::randn({2, channels, 2, 3, 3});
@@ -171,9 +175,9 @@ TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") 
   CHECK(saved.size() == before.size());
 
   for (int splits : {2, 1, 4}) {
-    model->set_batch_norm_mode({splits == 1 ? multigrid::batch_norm_type::plain
-                                            : multigrid::batch_norm_type::sub_batch,
-                                splits, 1});
+    model->set_batch_norm_mode(
+        {splits == 1 ? multigrid::batch_norm_type::plain : multigrid::batch_norm_type::sub_batch,
+         splits, 1});
     const auto after = model->parameters();
     REQUIRE(after.size() == before.size());
     for (std::size_t i = 0; i < after.size(); ++i) CHECK(after[i].is_same(before[i]));

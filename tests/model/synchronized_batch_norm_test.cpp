@@ -50,7 +50,8 @@ class in_process_group {
 
 class thread_synchronizer : public batch_norm_synchronizer {
  public:
-  explicit thread_synchronizer(std::shared_ptr<in_process_group> group) : group_(std::move(group)) {}
+  explicit thread_synchronizer(std::shared_ptr<in_process_group> group)
+      : group_(std::move(group)) {}
   void all_reduce_sum(torch::Tensor& tensor) override { group_->all_reduce_sum(tensor); }
   int group_size() const override { return group_->size(); }
 
@@ -165,11 +166,9 @@ TEST_CASE("two synchronized model replicas train like one plain model on the who
 TEST_CASE("synchronized BN needs a synchronizer of the stage's group size") {
   auto model = narrow_model();
   CHECK_THROWS_WITH_AS(model->set_batch_norm_mode({multigrid::batch_norm_type::synchronized, 1, 2}),
-                       doctest::Contains("needs a batch_norm_synchronizer"),
-                       std::invalid_argument);
+                       doctest::Contains("needs a batch_norm_synchronizer"), std::invalid_argument);
   auto group = std::make_shared<in_process_group>(4);
-  CHECK_THROWS_WITH_AS(
-      model->set_batch_norm_mode({multigrid::batch_norm_type::synchronized, 1, 2},
-                                 std::make_shared<thread_synchronizer>(group)),
-      doctest::Contains("group has 4 processes"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(model->set_batch_norm_mode({multigrid::batch_norm_type::synchronized, 1, 2},
+                                                  std::make_shared<thread_synchronizer>(group)),
+                       doctest::Contains("group has 4 processes"), std::invalid_argument);
 }

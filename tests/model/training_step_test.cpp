@@ -19,17 +19,17 @@ TEST_CASE("one SGD step lowers the loss on a fixed batch, in every BN mode") {
   for (int splits : {1, 2}) {
     CAPTURE(splits);
     auto model = narrow_model(61);
-    model->set_batch_norm_mode({splits == 1 ? multigrid::batch_norm_type::plain
-                                            : multigrid::batch_norm_type::sub_batch,
-                                splits, 1});
+    model->set_batch_norm_mode(
+        {splits == 1 ? multigrid::batch_norm_type::plain : multigrid::batch_norm_type::sub_batch,
+         splits, 1});
     const auto clips = random_clips(4, 8, 32, 62);
     const auto labels = torch::tensor({0, 3, 1, 4}, torch::kLong);
     const auto groups = split_parameter_groups(model);
     // PySlowFast's recipe: momentum 0.9, weight decay 1e-4 except on BN.
     torch::optim::SGD optimizer(
-        {torch::optim::OptimizerParamGroup(groups.other,
-                                           std::make_unique<torch::optim::SGDOptions>(
-                                               torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-4))),
+        {torch::optim::OptimizerParamGroup(
+             groups.other, std::make_unique<torch::optim::SGDOptions>(
+                               torch::optim::SGDOptions(0.05).momentum(0.9).weight_decay(1e-4))),
          torch::optim::OptimizerParamGroup(groups.batch_norm,
                                            std::make_unique<torch::optim::SGDOptions>(
                                                torch::optim::SGDOptions(0.05).momentum(0.9)))},
