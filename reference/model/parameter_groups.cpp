@@ -4,8 +4,8 @@
 
 namespace multigrid::reference {
 
-parameter_groups split_parameter_groups(SlowFast& model) {
-  parameter_groups groups;
+slowfast_parameter_groups split_parameter_groups(SlowFast& model) {
+  slowfast_parameter_groups groups;
   std::unordered_set<const void*> norm_parameters;
   for (const auto& layer : model->batch_norm_layers()) {
     for (const auto& parameter : {layer->weight, layer->bias}) {

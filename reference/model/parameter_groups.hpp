@@ -12,11 +12,11 @@
 
 namespace multigrid::reference {
 
-struct parameter_groups {
+struct slowfast_parameter_groups {
   std::vector<torch::Tensor> batch_norm;  ///< weight and bias of every SubBatchNorm3d
   std::vector<torch::Tensor> other;       ///< convolution weights, classifier weight and bias
 };
 
-parameter_groups split_parameter_groups(SlowFast& model);
+slowfast_parameter_groups split_parameter_groups(SlowFast& model);
 
 }  // namespace multigrid::reference
