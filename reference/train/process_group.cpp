@@ -174,6 +174,15 @@ bool nccl_available() noexcept {
 #endif
 }
 
+process_group_options process_group_options_for(const train_config& cfg, const torch::Device& device) {
+  process_group_options options;
+  options.timeout = std::chrono::milliseconds(static_cast<std::int64_t>(cfg.distributed_timeout_seconds * 1000));
+  options.backend = device.is_cuda() && cfg.backend == distributed_backend::nccl && nccl_available()
+                        ? collective_backend::nccl
+                        : collective_backend::gloo;
+  return options;
+}
+
 std::shared_ptr<process_group> process_group::join(const distributed_environment& environment,
                                                    const process_group_options& options) {
   std::shared_ptr<process_group> group(new process_group());

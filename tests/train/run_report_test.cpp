@@ -4,6 +4,7 @@
 #include <fstream>
 #include <regex>
 
+#include "child_process.hpp"
 #include "report/atomic_file.hpp"
 #include "temporary_folder.hpp"
 #include "train/run_layout.hpp"
@@ -156,3 +157,41 @@ TEST_CASE("stacking SVG documents offsets each below the previous") {
   CHECK(stacked.find("<svg y=\"0.00\" xmlns") != std::string::npos);
   CHECK(stacked.find("<svg y=\"50.00\" xmlns") != std::string::npos);
 }
+
+#ifdef RUN_REPORT_TOOL
+TEST_CASE("multigrid-run-report rebuilds the report of run folders") {
+  temporary_folder folder("report-tool");
+  const run_layout standard{folder.file("standard")};
+  const run_layout multigrid{folder.file("multigrid")};
+  write_run(standard, 2, 5, 8, 1.0, standard_config);
+  write_run(multigrid, 3, 4, 32, 0.5, multigrid_config);
+  using multigrid::reference::testing::child_process;
+  {
+    child_process tool({RUN_REPORT_TOOL, standard.output_dir}, {}, folder.file("one.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 0);
+    CHECK(tool.output().find("standard") != std::string::npos);
+    CHECK(std::filesystem::file_size(standard.report()) > 1000);
+  }
+  {
+    child_process tool({RUN_REPORT_TOOL, "--label", "baseline", standard.output_dir, multigrid.output_dir,
+                        "--svg", folder.file("both.svg")},
+                       {}, folder.file("two.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 0);
+    CHECK(tool.output().find("baseline") != std::string::npos);
+    CHECK(tool.output().find("multigrid") != std::string::npos);
+    CHECK(std::filesystem::exists(folder.file("both.svg")));
+  }
+  {
+    child_process tool({RUN_REPORT_TOOL, standard.output_dir, multigrid.output_dir}, {},
+                       folder.file("usage.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 2);
+    CHECK(tool.output().find("several runs: name the report with --svg FILE") != std::string::npos);
+  }
+  {
+    std::ofstream(multigrid.metrics(), std::ios::app) << "garbage\n{\"type\":\"epoch\"}\n";
+    child_process tool({RUN_REPORT_TOOL, multigrid.output_dir}, {}, folder.file("bad.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 1);
+    CHECK(tool.output().find(multigrid.metrics() + ":20: not a metrics record") != std::string::npos);
+  }
+}
+#endif
