@@ -66,7 +66,8 @@ rng_state read_rng(torch::serialize::InputArchive& archive) {
 
 bool covered(const std::string& key, const std::vector<std::string>& entries) {
   for (const auto& entry : entries) {
-    if (!entry.empty() && entry.back() == '.' ? key.rfind(entry, 0) == 0 : key == entry) return true;
+    if (!entry.empty() && entry.back() == '.' ? key.rfind(entry, 0) == 0 : key == entry)
+      return true;
   }
   return false;
 }
@@ -164,9 +165,18 @@ void opened_checkpoint::load(const checkpoint_parts& parts) {
 }
 
 std::vector<std::string> resume_sensitive_keys() {
-  return {"NUM_GPUS",         "TRAIN.BATCH_SIZE",       "DATA.NUM_FRAMES", "DATA.SAMPLING_RATE",
-          "DATA.TRAIN_CROP_SIZE", "DATA.TRAIN_JITTER_SCALES", "SOLVER.",     "MULTIGRID.",
-          "MODEL.",           "SLOWFAST.",              "RESNET.",         "BN.WEIGHT_DECAY",
+  return {"NUM_GPUS",
+          "TRAIN.BATCH_SIZE",
+          "DATA.NUM_FRAMES",
+          "DATA.SAMPLING_RATE",
+          "DATA.TRAIN_CROP_SIZE",
+          "DATA.TRAIN_JITTER_SCALES",
+          "SOLVER.",
+          "MULTIGRID.",
+          "MODEL.",
+          "SLOWFAST.",
+          "RESNET.",
+          "BN.WEIGHT_DECAY",
           "BN.NORM_TYPE"};
 }
 
@@ -195,8 +205,8 @@ void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved
   if (saved_samples != train_samples) {
     throw config_error("the training set has " + std::to_string(train_samples) +
                        " clips: the checkpoint " + checkpoint.path() + " was made with " +
-                       std::to_string(saved_samples) +
-                       " (TRAIN.DATASET, DATA.PATH_TO_DATA_DIR)" + hint);
+                       std::to_string(saved_samples) + " (TRAIN.DATASET, DATA.PATH_TO_DATA_DIR)" +
+                       hint);
   }
 }
 

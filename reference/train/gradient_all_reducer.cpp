@@ -72,7 +72,9 @@ void gradient_all_reducer::on_gradient(std::size_t index, const torch::Tensor& g
   }
   auto& owner = buckets_[entry.bucket];
   torch::NoGradGuard no_grad;
-  owner.flat.narrow(0, entry.offset, entry.parameter.numel()).view(gradient.sizes()).copy_(gradient);
+  owner.flat.narrow(0, entry.offset, entry.parameter.numel())
+      .view(gradient.sizes())
+      .copy_(gradient);
   owner.flat[owner.gradient_elements + entry.position].fill_(1);
   entry.arrived = true;
   ++owner.arrived;
@@ -84,7 +86,8 @@ void gradient_all_reducer::start(bucket& ready, std::size_t index) {
   ready.reduction = group_->all_reduce_sum_async(
       ready.flat, "all-reduce of gradient bucket " + std::to_string(index + 1) + " of " +
                       std::to_string(buckets_.size()) + " (" +
-                      std::to_string(ready.flat.numel() * ready.flat.element_size() >> 10) + " KiB)");
+                      std::to_string(ready.flat.numel() * ready.flat.element_size() >> 10) +
+                      " KiB)");
 }
 
 void gradient_all_reducer::start_ready_buckets() {
@@ -116,9 +119,9 @@ void gradient_all_reducer::finish() {
   for (auto& done : buckets_) {
     done.reduction.wait();
     done.flat.div_(processes);
-    const auto arrivals = done.flat.narrow(0, done.gradient_elements,
-                                           static_cast<std::int64_t>(done.slots.size()))
-                              .to(torch::kCPU, torch::kDouble);
+    const auto arrivals =
+        done.flat.narrow(0, done.gradient_elements, static_cast<std::int64_t>(done.slots.size()))
+            .to(torch::kCPU, torch::kDouble);
     const auto arrived_on = arrivals.accessor<double, 1>();
     for (auto i : done.slots) {
       auto& entry = slots_[i];

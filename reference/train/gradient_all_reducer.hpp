@@ -50,13 +50,14 @@ class gradient_all_reducer {
   struct slot {
     torch::Tensor parameter;
     std::size_t bucket = 0;
-    std::int64_t offset = 0;  ///< in the bucket's flat buffer
+    std::int64_t offset = 0;    ///< in the bucket's flat buffer
     std::int64_t position = 0;  ///< among the bucket's slots: where its flag is
     bool arrived = false;
     std::size_t hook = 0;
   };
   struct bucket {
-    torch::Tensor flat;  ///< the gradients, then one "arrived" flag per slot (summed: how many had it)
+    torch::Tensor
+        flat;  ///< the gradients, then one "arrived" flag per slot (summed: how many had it)
     std::int64_t gradient_elements = 0;
     std::vector<std::size_t> slots;
     std::size_t arrived = 0;

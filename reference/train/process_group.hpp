@@ -41,7 +41,8 @@ bool nccl_available() noexcept;
 
 /// DIST_BACKEND and DIST_TIMEOUT_SECONDS for a model on `device`: NCCL for CUDA tensors when
 /// DIST_BACKEND is nccl and LibTorch has it, Gloo otherwise (CPU tensors always).
-process_group_options process_group_options_for(const train_config& cfg, const torch::Device& device);
+process_group_options process_group_options_for(const train_config& cfg,
+                                                const torch::Device& device);
 
 /// An operation started in the background (all_reduce_sum_async); wait() before using its result.
 class pending_collective {

@@ -7,10 +7,13 @@
 namespace multigrid::reference {
 namespace {
 
-int cuda_device_count() { return compat::cuda_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+int cuda_device_count() {
+  return compat::cuda_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
 
 at::Generator cuda_generator(int device) {
-  return at::globalContext().defaultGenerator(torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device)));
+  return at::globalContext().defaultGenerator(
+      torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device)));
 }
 
 }  // namespace

@@ -15,7 +15,7 @@ struct rng_state {
   torch::Tensor cpu;                ///< torch CPU generator state (uint8)
   std::vector<torch::Tensor> cuda;  ///< one per visible CUDA device; empty on a CPU build
   std::uint64_t loader_seed = 0;
-  std::string loader_state;         ///< the loader's serialised sampler/augmentation state
+  std::string loader_state;  ///< the loader's serialised sampler/augmentation state
 };
 
 /// Captures the torch generators; the loader's fields are left for the caller to fill.

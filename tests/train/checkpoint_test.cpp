@@ -15,7 +15,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // The LR of a step, as a plan would give it.
-double lr_at(int step) { return 0.1 / (1 + step); }
+double lr_at(int step) {
+  return 0.1 / (1 + step);
+}
 
 void train(toy_net& model, training_optimizer& optimizer, int first_step, int steps) {
   model->train();
@@ -54,7 +56,8 @@ std::string read_bytes(const std::string& path) {
 }
 
 void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
 std::string error_opening(const std::string& path) {
@@ -117,8 +120,8 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   CHECK_NOTHROW(verify_checkpoint_file(good));
 
   const auto damaged = folder.file("damaged.ckpt");
-  for (std::size_t keep : {std::size_t{0}, std::size_t{10}, checkpoint_header_size, bytes.size() / 2,
-                           bytes.size() - 1}) {
+  for (std::size_t keep : {std::size_t{0}, std::size_t{10}, checkpoint_header_size,
+                           bytes.size() / 2, bytes.size() - 1}) {
     CAPTURE(keep);
     write_bytes(damaged, bytes.substr(0, keep));
     const auto message = error_opening(damaged);
@@ -128,10 +131,12 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   auto flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x10;
   write_bytes(damaged, flipped);
-  CHECK(error_opening(damaged) == damaged + ": corrupt checkpoint: its checksum does not match its content");
+  CHECK(error_opening(damaged) ==
+        damaged + ": corrupt checkpoint: its checksum does not match its content");
   write_bytes(damaged, std::string(200, 'x'));
   CHECK(error_opening(damaged) == damaged + ": not a multigrid checkpoint (unknown header)");
-  CHECK(error_opening(folder.file("missing.ckpt")).find("missing.ckpt: cannot open") != std::string::npos);
+  CHECK(error_opening(folder.file("missing.ckpt")).find("missing.ckpt: cannot open") !=
+        std::string::npos);
   // A valid container around something that is not a training checkpoint.
   torch::serialize::OutputArchive other;
   other.write("weights", torch::ones({3}));
@@ -150,7 +155,8 @@ TEST_CASE("a model that does not match the checkpoint is an error naming the fil
   training_optimizer other_optimizer(split_batch_norm_parameters(*other), sgd_settings{});
   opened_checkpoint checkpoint(path);
   CHECK_THROWS_WITH_AS(checkpoint.load(module_checkpoint_parts(*other, other_optimizer)),
-                       doctest::Contains((path + ": cannot load the model").c_str()), checkpoint_error);
+                       doctest::Contains((path + ": cannot load the model").c_str()),
+                       checkpoint_error);
 }
 
 TEST_CASE("a failed write leaves the previous checkpoint, and no temporary file") {
@@ -163,7 +169,9 @@ TEST_CASE("a failed write leaves the previous checkpoint, and no temporary file"
   CHECK(fs::path(first).filename() == "checkpoint_epoch_00001.ckpt");
 
   auto failing = module_checkpoint_parts(*model, optimizer);
-  failing.save_model = [](torch::serialize::OutputArchive&) { throw std::runtime_error("disk on fire"); };
+  failing.save_model = [](torch::serialize::OutputArchive&) {
+    throw std::runtime_error("disk on fire");
+  };
   state.position = {2, 0, 8, 32, 20};
   CHECK_THROWS_WITH_AS(directory.save(state, failing, 2, 10), doctest::Contains("disk on fire"),
                        checkpoint_error);
@@ -198,10 +206,11 @@ TEST_CASE("the newest checkpoint that verifies is the one to resume from; old on
   const auto interrupted = directory.save(state, parts, 2, 2);
   CHECK(fs::path(interrupted).filename() == "checkpoint_epoch_00005_iter_000003.ckpt");
   std::vector<std::string> names;
-  for (const auto& entry : directory.list()) names.push_back(fs::path(entry.path).filename().string());
-  CHECK(names == std::vector<std::string>{"checkpoint_epoch_00002.ckpt", "checkpoint_epoch_00004.ckpt",
-                                          "checkpoint_epoch_00005.ckpt",
-                                          "checkpoint_epoch_00005_iter_000003.ckpt"});
+  for (const auto& entry : directory.list())
+    names.push_back(fs::path(entry.path).filename().string());
+  CHECK(names == std::vector<std::string>{
+                     "checkpoint_epoch_00002.ckpt", "checkpoint_epoch_00004.ckpt",
+                     "checkpoint_epoch_00005.ckpt", "checkpoint_epoch_00005_iter_000003.ckpt"});
   CHECK(directory.latest() == interrupted);
 
   // The newest is damaged: resume from the one before, saying why.
@@ -229,15 +238,18 @@ TEST_CASE("a checkpoint made with another config is refused, naming the key") {
   // Where the output goes and how many loader threads run may change.
   CHECK_NOTHROW(check_resume_compatible(
       checkpoint,
-      config_of("SOLVER:\n  BASE_LR: 0.1\n  MOMENTUM: 0.9\nMODEL:\n  NUM_CLASSES: 400\nOUTPUT_DIR: b\n"
-                "DATA_LOADER:\n  NUM_WORKERS: 2\n"),
+      config_of(
+          "SOLVER:\n  BASE_LR: 0.1\n  MOMENTUM: 0.9\nMODEL:\n  NUM_CLASSES: 400\nOUTPUT_DIR: b\n"
+          "DATA_LOADER:\n  NUM_WORKERS: 2\n"),
       32));
   CHECK_THROWS_WITH_AS(
-      check_resume_compatible(checkpoint, config_of("SOLVER:\n  BASE_LR: 0.2\n  MOMENTUM: 0.9\n"
-                                                    "MODEL:\n  NUM_CLASSES: 400\n"),
+      check_resume_compatible(checkpoint,
+                              config_of("SOLVER:\n  BASE_LR: 0.2\n  MOMENTUM: 0.9\n"
+                                        "MODEL:\n  NUM_CLASSES: 400\n"),
                               32),
-      doctest::Contains(("SOLVER.BASE_LR = 0.2: the checkpoint " + path +
-                         " was made with SOLVER.BASE_LR = 0.1").c_str()),
+      doctest::Contains(
+          ("SOLVER.BASE_LR = 0.2: the checkpoint " + path + " was made with SOLVER.BASE_LR = 0.1")
+              .c_str()),
       config_error);
   CHECK_THROWS_WITH_AS(check_resume_compatible(
                            checkpoint, config_of("SOLVER:\n  BASE_LR: 0.1\n  MOMENTUM: 0.9\n"), 32),
@@ -260,7 +272,8 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   child_process writer({TRAIN_TEST_HELPER, "checkpoint_writer", directory.folder(), "256"}, {},
                        folder.file("writer.log"));
   REQUIRE(writer.wait_for_output("writing", std::chrono::seconds(60)));
-  const auto temporary = directory.path_for({2, 0, 200, 0, 0}) + ".tmp." + std::to_string(writer.pid());
+  const auto temporary =
+      directory.path_for({2, 0, 200, 0, 0}) + ".tmp." + std::to_string(writer.pid());
   bool growing = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!growing && std::chrono::steady_clock::now() < deadline) {

@@ -79,7 +79,8 @@ TEST_CASE("two Gloo processes averaging gradients step like one process on the c
   CHECK(torch::allclose(distributed, expected, 1e-5, 1e-6));
   std::smatch match;
   const auto output = job[1]->output();
-  REQUIRE(std::regex_search(output, match, std::regex(R"(buckets (\d+) started during backward (\d+))")));
+  REQUIRE(std::regex_search(output, match,
+                            std::regex(R"(buckets (\d+) started during backward (\d+))")));
   CHECK(std::stoi(match[1]) >= 3);
   CHECK(std::stoi(match[2]) >= 1);
 }
@@ -115,13 +116,14 @@ TEST_CASE("when a peer is killed the other process stops with an error naming ra
     auto& survivor = *job[static_cast<std::size_t>(1 - victim)];
     const auto killed_at = std::chrono::steady_clock::now();
     const auto status = survivor.wait_for(std::chrono::seconds(40));
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count();
     INFO(survivor.output());
     REQUIRE(status.has_value());
     CHECK(*status == 1);
     CHECK(seconds < 15);  // a closed connection is noticed at once, well before the 30 s timeout
-    CHECK(survivor.output().find("rank " + std::to_string(1 - victim) + " of 2 (gloo): all-reduce of step") !=
-          std::string::npos);
+    CHECK(survivor.output().find("rank " + std::to_string(1 - victim) +
+                                 " of 2 (gloo): all-reduce of step") != std::string::npos);
   }
 }
 
@@ -133,7 +135,8 @@ TEST_CASE("a peer that stops responding makes the other fail at the timeout") {
   job[1]->kill(SIGSTOP);
   const auto stopped_at = std::chrono::steady_clock::now();
   const auto status = job[0]->wait_for(std::chrono::seconds(30));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
   job[1]->kill(SIGKILL);
   INFO(job[0]->output());
   REQUIRE(status.has_value());
@@ -183,7 +186,8 @@ TEST_CASE("DIST_BACKEND and DIST_TIMEOUT_SECONDS choose the collectives") {
   CHECK(options.timeout == std::chrono::milliseconds(2500));
   CHECK(options.backend == collective_backend::gloo);  // NCCL cannot reduce CPU tensors
   cfg.backend = distributed_backend::gloo;
-  CHECK(process_group_options_for(cfg, torch::Device(torch::kCUDA, 0)).backend == collective_backend::gloo);
+  CHECK(process_group_options_for(cfg, torch::Device(torch::kCUDA, 0)).backend ==
+        collective_backend::gloo);
   cfg.backend = distributed_backend::nccl;
   CHECK(process_group_options_for(cfg, torch::Device(torch::kCUDA, 0)).backend ==
         (nccl_available() ? collective_backend::nccl : collective_backend::gloo));

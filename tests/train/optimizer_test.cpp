@@ -1,7 +1,8 @@
+#include "train/optimizer.hpp"
+
 #include <doctest/doctest.h>
 
 #include "toy_model.hpp"
-#include "train/optimizer.hpp"
 
 using namespace multigrid::reference;
 using namespace multigrid::reference::testing;
@@ -47,7 +48,8 @@ std::vector<std::string> names_of(const std::vector<named_parameter>& parameters
   return names;
 }
 
-void train_step(torch::nn::Module& model, const std::function<torch::Tensor(torch::Tensor)>& forward,
+void train_step(torch::nn::Module& model,
+                const std::function<torch::Tensor(torch::Tensor)>& forward,
                 training_optimizer& optimizer, int step) {
   const auto batch = toy_batch_at(step);
   optimizer.zero_grad();
@@ -100,7 +102,8 @@ TEST_CASE("weight decay applies to every parameter but BN's, and the LR to every
   const auto weight_gradient = model->first->weight.grad().clone();
   const auto gamma_gradient = model->norm->weight.grad().clone();
   optimizer.step();
-  CHECK(torch::allclose(model->first->weight, weight_before - 0.25 * (weight_gradient + 0.5 * weight_before)));
+  CHECK(torch::allclose(model->first->weight,
+                        weight_before - 0.25 * (weight_gradient + 0.5 * weight_before)));
   CHECK(torch::allclose(model->norm->weight, gamma_before - 0.25 * gamma_gradient));
   // The unused layer got no gradient, so no step and no momentum buffer.
   CHECK_FALSE(optimizer.momentum_buffer(model->unused->weight).defined());
@@ -116,7 +119,8 @@ TEST_CASE("momentum buffers reload by name into a model with another BN split co
   training_optimizer first(split_batch_norm_parameters(*two_splits), sgd_settings{});
   first.set_learning_rate(0.1);
   for (int step = 0; step < 2; ++step) {
-    train_step(*two_splits, [&](torch::Tensor x) { return two_splits->forward(x); }, first, step);
+    train_step(
+        *two_splits, [&](torch::Tensor x) { return two_splits->forward(x); }, first, step);
   }
   torch::serialize::OutputArchive saved;
   first.save(saved);
@@ -156,8 +160,10 @@ TEST_CASE("momentum buffers reload by name into a model with another BN split co
   again.load_from(bytes);
   third.load(again);
   third.set_learning_rate(0.1);
-  train_step(*two_splits, [&](torch::Tensor x) { return two_splits->forward(x); }, first, 2);
-  train_step(*continued, [&](torch::Tensor x) { return continued->forward(x); }, third, 2);
+  train_step(
+      *two_splits, [&](torch::Tensor x) { return two_splits->forward(x); }, first, 2);
+  train_step(
+      *continued, [&](torch::Tensor x) { return continued->forward(x); }, third, 2);
   for (const auto& item : two_splits->named_parameters()) {
     CHECK(torch::equal(item.value(), continued->named_parameters()[item.key()]));
   }
@@ -168,7 +174,8 @@ TEST_CASE("optimizer state of another model is refused with the parameter's name
   toy_net model;
   training_optimizer optimizer(split_batch_norm_parameters(*model), sgd_settings{});
   optimizer.set_learning_rate(0.1);
-  train_step(*model, [&](torch::Tensor x) { return model->forward(x); }, optimizer, 0);
+  train_step(
+      *model, [&](torch::Tensor x) { return model->forward(x); }, optimizer, 0);
   torch::serialize::OutputArchive saved;
   optimizer.save(saved);
   std::stringstream bytes;
@@ -179,7 +186,8 @@ TEST_CASE("optimizer state of another model is refused with the parameter's name
   training_optimizer other(split_batch_norm_parameters(*smaller), sgd_settings{});
   torch::serialize::InputArchive loaded;
   loaded.load_from(bytes);
-  CHECK_THROWS_WITH(other.load(loaded), doctest::Contains("parameter norm.weight has a momentum buffer"));
+  CHECK_THROWS_WITH(other.load(loaded),
+                    doctest::Contains("parameter norm.weight has a momentum buffer"));
 
   // A layer of another width: the shapes are named.
   struct wider_impl : torch::nn::Module {
@@ -199,7 +207,8 @@ TEST_CASE("optimizer state of another model is refused with the parameter's name
     CHECK(text.find("first.weight has shape [32, 6], the parameter [40, 6]") != std::string::npos);
   }
   CHECK_THROWS_AS(training_optimizer({{{"a", torch::ones({1}, torch::requires_grad())},
-                                       {"a", torch::ones({1}, torch::requires_grad())}}, {}},
+                                       {"a", torch::ones({1}, torch::requires_grad())}},
+                                      {}},
                                      sgd_settings{}),
                   std::invalid_argument);
 }

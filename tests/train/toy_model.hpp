@@ -49,8 +49,10 @@ inline toy_batch toy_batch_at(int step, int clips = 8) {
 /// Every parameter and buffer, flattened in order: equal vectors mean equal models.
 inline torch::Tensor flat_state(torch::nn::Module& module) {
   std::vector<torch::Tensor> pieces;
-  for (const auto& parameter : module.parameters()) pieces.push_back(parameter.detach().reshape(-1));
-  for (const auto& buffer : module.buffers()) pieces.push_back(buffer.detach().reshape(-1).to(torch::kFloat));
+  for (const auto& parameter : module.parameters())
+    pieces.push_back(parameter.detach().reshape(-1));
+  for (const auto& buffer : module.buffers())
+    pieces.push_back(buffer.detach().reshape(-1).to(torch::kFloat));
   return torch::cat(pieces);
 }
 

@@ -73,7 +73,8 @@ int sum_sync_groups(int sync_devices) {
   auto synchronizer = groups.for_devices(sync_devices);
   synchronizer->all_reduce_sum(statistics);
   std::printf("rank %d group %d sums %g %g %g\n", world->rank(), synchronizer->group_size(),
-              statistics[0].item<double>(), statistics[1].item<double>(), statistics[2].item<double>());
+              statistics[0].item<double>(), statistics[1].item<double>(),
+              statistics[2].item<double>());
   // The same size again reuses the group; the whole job is a second one.
   if (groups.for_devices(sync_devices) != synchronizer) {
     std::printf("a second synchronizer was made for the same size\n");
@@ -121,7 +122,8 @@ int main(int argc, char** argv) {
     if (arguments.size() == 3 && arguments[0] == "gradients") {
       return train_gradients(arguments[1], std::stoul(arguments[2]));
     }
-    if (arguments.size() == 2 && arguments[0] == "sync_bn") return sum_sync_groups(std::stoi(arguments[1]));
+    if (arguments.size() == 2 && arguments[0] == "sync_bn")
+      return sum_sync_groups(std::stoi(arguments[1]));
     if (arguments.size() == 2 && arguments[0] == "peer") {
       return all_reduce_until_failure(std::stod(arguments[1]));
     }
