@@ -18,45 +18,53 @@ namespace {
 
 constexpr char magic[8] = {'M', 'G', 'C', 'K', 'P', 'T', '\0', '\1'};
 
-// FNV-1a over 64-bit little-endian words: one multiply per 8 bytes, and any change confined to
-// one word always changes the result (xor and multiplication by an odd number are bijective).
+// FNV-1a over 64-bit little-endian words in four interleaved lanes (four independent multiply
+// chains run in parallel; one chain would leave the CPU waiting on each multiply). Any change
+// confined to one word always changes the result: xor and multiplication by an odd number are
+// bijective, in each lane and in the final fold of the lanes.
 class checksum {
  public:
   void add(const unsigned char* data, std::size_t size) {
     length_ += size;
-    if (pending_size_ > 0) {
-      while (pending_size_ < 8 && size > 0) {
-        pending_[pending_size_++] = *data++;
-        --size;
+    while (pending_size_ > 0 && size > 0) {  // complete a block begun by the previous call
+      pending_[pending_size_++] = *data++;
+      --size;
+      if (pending_size_ == block) {
+        mix_block(pending_.data());
+        pending_size_ = 0;
       }
-      if (pending_size_ < 8) return;
-      mix(load(pending_.data()));
-      pending_size_ = 0;
     }
-    for (; size >= 8; data += 8, size -= 8) mix(load(data));
+    for (; size >= block; data += block, size -= block) mix_block(data);
     for (; size > 0; --size) pending_[pending_size_++] = *data++;
   }
 
   std::uint64_t value() const {
-    std::uint64_t hash = hash_;
-    std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < pending_size_; ++i) tail |= std::uint64_t{pending_[i]} << (8 * i);
-    hash = (hash ^ tail) * prime;
+    std::uint64_t hash = offset_basis;
+    for (auto lane : lanes_) hash = (hash ^ lane) * prime;
+    for (std::size_t i = 0; i < pending_size_; ++i) hash = (hash ^ pending_[i]) * prime;
     return (hash ^ length_) * prime;
   }
 
  private:
   static constexpr std::uint64_t prime = 0x100000001b3ULL;
+  static constexpr std::uint64_t offset_basis = 0xcbf29ce484222325ULL;
+  static constexpr std::size_t block = 32;  // one word per lane
+
   static std::uint64_t load(const unsigned char* bytes) {
     std::uint64_t word = 0;
     for (int i = 0; i < 8; ++i) word |= std::uint64_t{bytes[i]} << (8 * i);
     return word;
   }
-  void mix(std::uint64_t word) { hash_ = (hash_ ^ word) * prime; }
+  void mix_block(const unsigned char* bytes) {
+    for (std::size_t lane = 0; lane < 4; ++lane) {
+      lanes_[lane] = (lanes_[lane] ^ load(bytes + 8 * lane)) * prime;
+    }
+  }
 
-  std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+  std::array<std::uint64_t, 4> lanes_{offset_basis, offset_basis + 1, offset_basis + 2,
+                                      offset_basis + 3};
   std::uint64_t length_ = 0;
-  std::array<unsigned char, 8> pending_{};
+  std::array<unsigned char, block> pending_{};
   std::size_t pending_size_ = 0;
 };
 
