@@ -73,7 +73,7 @@ void BM_checkpoint_write(benchmark::State& state) {
   const auto parts = parts_of(tensors);
   const auto path = scratch_file("ours.ckpt");
   checkpoint_state contents;
-  contents.rng = capture_rng_state();
+  contents.rng = {capture_rng_state()};
   for (auto _ : state) write_checkpoint(path, contents, parts);
   set_bytes(state);
   std::filesystem::remove(path);
@@ -99,7 +99,7 @@ void BM_checkpoint_read(benchmark::State& state) {
   const auto parts = parts_of(tensors);
   const auto path = scratch_file("ours-read.ckpt");
   checkpoint_state contents;
-  contents.rng = capture_rng_state();
+  contents.rng = {capture_rng_state()};
   write_checkpoint(path, contents, parts);
   for (auto _ : state) {
     opened_checkpoint checkpoint(path);

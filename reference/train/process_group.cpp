@@ -300,6 +300,36 @@ void process_group::barrier(const std::string& what) {
   start(operation::barrier, torch::Tensor(), 0, what).wait();
 }
 
+std::vector<std::string> process_group::all_gather_bytes(const std::string& mine,
+                                                         const std::string& what) {
+  if (size_ == 1) return {mine};
+  // A gather as two sums: the lengths, then a table with one row per rank, zero but for the
+  // row this process fills. Bytes travel in int32 cells: Gloo sums every integer type of that
+  // width, and the table is small (random states, a few KB per process).
+  auto lengths = torch::zeros({size_}, torch::kInt64);
+  lengths[rank_] = static_cast<std::int64_t>(mine.size());
+  all_reduce_sum(lengths, what + " (lengths)");
+  const auto longest = lengths.max().item<std::int64_t>();
+  auto table = torch::zeros({size_, std::max<std::int64_t>(longest, 1)}, torch::kInt32);
+  {
+    auto cells = table.accessor<int, 2>();
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      cells[rank_][static_cast<std::int64_t>(i)] = static_cast<unsigned char>(mine[i]);
+    }
+  }
+  all_reduce_sum(table, what);
+  std::vector<std::string> gathered;
+  const auto cells = table.accessor<int, 2>();
+  for (int rank = 0; rank < size_; ++rank) {
+    std::string bytes(static_cast<std::size_t>(lengths[rank].item<std::int64_t>()), '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      bytes[i] = static_cast<char>(cells[rank][static_cast<std::int64_t>(i)]);
+    }
+    gathered.push_back(std::move(bytes));
+  }
+  return gathered;
+}
+
 std::shared_ptr<process_group> process_group::subgroup(int first_rank, int count) {
   if (first_rank < 0 || count < 1 || first_rank + count > size_ || rank_ < first_rank ||
       rank_ >= first_rank + count) {

@@ -87,6 +87,8 @@ class process_group : public std::enable_shared_from_this<process_group> {
   /// Copies rank `root`'s tensor into everyone's, in place.
   void broadcast(torch::Tensor& tensor, int root, const std::string& what);
   void barrier(const std::string& what);
+  /// Every process's `mine`, by rank, on every process (byte strings of any lengths).
+  std::vector<std::string> all_gather_bytes(const std::string& mine, const std::string& what);
 
   /// The group of ranks [first_rank, first_rank + count), which must hold this rank. Every member
   /// calls it with the same arguments, in the same order relative to its other subgroup calls;

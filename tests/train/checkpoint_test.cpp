@@ -39,9 +39,15 @@ checkpoint_state state_at(int step) {
   state.position.global_iteration = step;
   state.position.train_samples = 32;
   state.position.wall_seconds = 12.5;
-  state.rng = capture_rng_state();
-  state.rng.loader_seed = 0xfedcba9876543210ULL;
-  state.rng.loader_state = "sampler offset 17";
+  // This process is rank 0 of two; rank 1's state is another one.
+  auto own = capture_rng_state();
+  own.loader_seed = 0xfedcba9876543210ULL;
+  own.loader_state = "sampler offset 17";
+  rng_state other;
+  other.cpu = at::detail::createCPUGenerator(77).get_state();
+  other.loader_seed = 3;
+  other.loader_state = std::string("binary\0state", 12);
+  state.rng = {own, other};
   epoch_metrics epoch;
   epoch.epoch = 0;
   epoch.loss = 1.25;
@@ -94,13 +100,17 @@ TEST_CASE("a checkpoint round trip continues training identically") {
   opened_checkpoint checkpoint(path);
   checkpoint.load(module_checkpoint_parts(*resumed, resumed_optimizer));
   const auto& state = checkpoint.state();
-  CHECK(restore_rng_state(state.rng).empty());
+  REQUIRE(state.rng.size() == 2);
+  CHECK(restore_rng_state(state.rng[0]).empty());
   CHECK(state.position.global_iteration == 3);
   CHECK(state.position.iteration_in_epoch == 3);
   CHECK(state.position.train_samples == 32);
   CHECK(state.position.wall_seconds == 12.5);
-  CHECK(state.rng.loader_seed == 0xfedcba9876543210ULL);
-  CHECK(state.rng.loader_state == "sampler offset 17");
+  CHECK(state.rng[0].loader_seed == 0xfedcba9876543210ULL);
+  CHECK(state.rng[0].loader_state == "sampler offset 17");
+  CHECK(state.rng[1].loader_seed == 3);
+  CHECK(state.rng[1].loader_state == std::string("binary\0state", 12));
+  CHECK(torch::equal(state.rng[1].cpu, at::detail::createCPUGenerator(77).get_state()));
   CHECK(state.config_yaml == "SOLVER:\n  BASE_LR: 0.1\n");
   REQUIRE(state.history.epochs.size() == 1);
   CHECK(state.history.epochs[0].loss == 1.25);
@@ -296,4 +306,22 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   CHECK(checkpoint.state().position.epoch == 1);
   directory.remove_stale_temporaries();
   CHECK_FALSE(fs::exists(temporary));
+}
+
+TEST_CASE("random states survive their byte form; damaged bytes are refused") {
+  auto state = capture_rng_state();
+  state.loader_seed = 42;
+  state.loader_state = "offset 5";
+  const auto bytes = rng_state_to_bytes(state);
+  const auto again = rng_state_from_bytes(bytes);
+  CHECK(torch::equal(again.cpu, state.cpu));
+  CHECK(again.cuda.size() == state.cuda.size());
+  CHECK(again.loader_seed == 42);
+  CHECK(again.loader_state == "offset 5");
+  CHECK_THROWS_AS(rng_state_from_bytes(bytes.substr(0, bytes.size() - 1)), std::runtime_error);
+  CHECK_THROWS_AS(rng_state_from_bytes(bytes + "x"), std::runtime_error);
+  // Restoring rewinds the generator: the same numbers come out again.
+  const auto first = torch::rand({4});
+  restore_rng_state(again);
+  CHECK(torch::equal(torch::rand({4}), first));
 }

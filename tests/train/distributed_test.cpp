@@ -105,6 +105,20 @@ TEST_CASE("sync-BN sums statistics over groups of consecutive ranks") {
   }
 }
 
+TEST_CASE("every process's random state is gathered, by rank, on every process") {
+  temporary_folder folder("distributed-gather");
+  auto job = start_job(folder, 3, {"gather"});
+  for (int rank = 0; rank < 3; ++rank) {
+    auto& process = *job[static_cast<std::size_t>(rank)];
+    const auto status = process.wait_for(std::chrono::seconds(120));
+    INFO(process.output());
+    REQUIRE(status == 0);
+    CHECK(process.output().find("rank " + std::to_string(rank) +
+                                " gathered 3: 0/1a 7/101b 14/201c own intact, distinct yes") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("when a peer is killed the other process stops with an error naming rank and operation") {
   temporary_folder folder("distributed-peer-killed");
   for (int victim : {1, 0}) {  // the store's client, then its server

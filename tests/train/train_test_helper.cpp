@@ -5,6 +5,7 @@
 //   gradients OUT BUCKET_BYTES      train the toy model 3 steps on this rank's share of the
 //                                   combined batch; rank 0 saves the parameters to OUT
 //   sync_bn SYNC_DEVICES            sum a rank-specific tensor over the sync group, print it
+//   gather                          gather every rank's random state, print what arrived
 //   peer TIMEOUT_SECONDS            all-reduce in a loop until a peer fails
 //   checkpoint_writer FOLDER MB     write a checkpoint holding a tensor of MB megabytes
 
@@ -20,6 +21,7 @@
 #include "train/gradient_all_reducer.hpp"
 #include "train/optimizer.hpp"
 #include "train/process_group.hpp"
+#include "train/rng_state.hpp"
 
 using namespace multigrid::reference;
 using namespace multigrid::reference::testing;
@@ -86,6 +88,25 @@ int sum_sync_groups(int sync_devices) {
   return 0;
 }
 
+int gather_random_states() {
+  auto world = join_job(60);
+  torch::manual_seed(10 + static_cast<std::uint64_t>(world->rank()));
+  auto own = capture_rng_state();
+  own.loader_seed = 7 * static_cast<std::uint64_t>(world->rank());
+  own.loader_state = std::string(static_cast<std::size_t>(world->rank()) * 100 + 1,
+                                 'a' + static_cast<char>(world->rank()));
+  const auto states = gather_rng_states(*world, own);
+  std::printf("rank %d gathered %zu:", world->rank(), states.size());
+  for (const auto& state : states) {
+    std::printf(" %llu/%zu%c", static_cast<unsigned long long>(state.loader_seed),
+                state.loader_state.size(), state.loader_state.back());
+  }
+  const bool intact = torch::equal(states[static_cast<std::size_t>(world->rank())].cpu, own.cpu);
+  const bool distinct = !torch::equal(states[0].cpu, states[1].cpu);
+  std::printf(" own %s, distinct %s\n", intact ? "intact" : "changed", distinct ? "yes" : "no");
+  return 0;
+}
+
 int all_reduce_until_failure(double timeout_seconds) {
   auto group = join_job(timeout_seconds);
   for (long step = 0;; ++step) {
@@ -124,6 +145,7 @@ int main(int argc, char** argv) {
     }
     if (arguments.size() == 2 && arguments[0] == "sync_bn")
       return sum_sync_groups(std::stoi(arguments[1]));
+    if (arguments.size() == 1 && arguments[0] == "gather") return gather_random_states();
     if (arguments.size() == 2 && arguments[0] == "peer") {
       return all_reduce_until_failure(std::stod(arguments[1]));
     }
