@@ -12,7 +12,8 @@
 // its bucket and the later ones back until finish()). One backward per step: a gradient arriving
 // twice before finish() is an error. A parameter that got no gradient on this process contributes
 // zeros; one that got none on any process keeps no gradient, as in a single process, so that the
-// optimizer skips it.
+// optimizer skips it. The hooks fire on every backward through the hooked parameters, so any
+// other backward pass (a gradient penalty, say) must not run between finish() calls.
 
 #include <torch/torch.h>
 

@@ -105,6 +105,7 @@ metrics_history read_metrics(const std::string& path);
 
 /// Keeps the records written at or before `step` iterations (atomically rewriting the file): a run
 /// resumed from a checkpoint at `step` redoes what came after. A missing file is left missing.
+/// Call it before opening the metrics_log: the rewrite replaces the file an open log appends to.
 void truncate_metrics(const std::string& path, std::int64_t step);
 
 /// Epoch and evaluation records as one JSON array (what a checkpoint stores), and back.
