@@ -1,0 +1,92 @@
+#pragma once
+// What a checkpoint holds and how it is written and read: the model and the optimizer (through
+// callbacks, so the model's own save function, which stores BN as plain BN, plugs in), the plan
+// position, the random state, the epoch and evaluation metrics, and the resolved config it was
+// made with. Resuming is a lookup: the plan is a function of the config, so the position is all
+// the trainer needs to continue at the same iteration, LR, shape and sampler offset.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "train/checkpoint_file.hpp"
+#include "train/metrics.hpp"
+#include "train/optimizer.hpp"
+#include "train/resolved_config.hpp"
+#include "train/rng_state.hpp"
+
+namespace multigrid::reference {
+
+/// Where training continues: the next iteration to run.
+struct training_position {
+  int epoch = 0;                        ///< epochs completed; the epoch to run next
+  std::int64_t iteration_in_epoch = 0;  ///< iterations of `epoch` already done
+  std::int64_t global_iteration = 0;    ///< iterations done since the start (the plan's index)
+  std::int64_t train_samples = 0;       ///< training set size the plan was made for
+  double wall_seconds = 0;              ///< training wall-clock so far, earlier resumes included
+
+  /// At an epoch's end (no iteration of the next epoch done).
+  bool at_epoch_boundary() const noexcept { return iteration_in_epoch == 0; }
+};
+
+struct checkpoint_state {
+  training_position position;
+  std::vector<rng_state> rng;  ///< one per process, by rank (gather_rng_states)
+  metrics_history history;     ///< epoch and evaluation records (iterations stay in metrics.jsonl)
+  std::string config_yaml;     ///< resolved_config::yaml() of the run
+};
+
+/// How the model and the optimizer write themselves into, and read themselves from, their part of
+/// the checkpoint.
+struct checkpoint_parts {
+  std::function<void(torch::serialize::OutputArchive&)> save_model;
+  std::function<void(torch::serialize::InputArchive&)> load_model;
+  std::function<void(torch::serialize::OutputArchive&)> save_optimizer;
+  std::function<void(torch::serialize::InputArchive&)> load_optimizer;
+};
+
+/// torch::nn::Module::save/load for the model (pass the model's own functions instead where it
+/// stores BN differently) and training_optimizer::save/load. Both must outlive the result.
+checkpoint_parts module_checkpoint_parts(torch::nn::Module& model, training_optimizer& optimizer);
+
+/// Writes the checkpoint atomically; see write_archive_atomically.
+void write_checkpoint(const std::string& path, const checkpoint_state& state,
+                      const checkpoint_parts& parts);
+
+/// A checkpoint read from disk, verified and parsed; its model and optimizer are loaded on request.
+class opened_checkpoint {
+ public:
+  /// Throws checkpoint_error naming the file when it is missing, truncated, corrupt, or not ours.
+  explicit opened_checkpoint(std::string path);
+
+  const std::string& path() const noexcept { return path_; }
+  const checkpoint_state& state() const noexcept { return state_; }
+
+  /// Calls parts.load_model and parts.load_optimizer (either may be empty to skip it); their
+  /// errors come back as checkpoint_error naming the file.
+  void load(const checkpoint_parts& parts);
+  /// The model part only (TRAIN.CHECKPOINT_FILE_PATH: initial weights).
+  void load_model(const std::function<void(torch::serialize::InputArchive&)>& load_model);
+
+ private:
+  std::string path_;
+  torch::serialize::InputArchive archive_;
+  checkpoint_state state_;
+};
+
+/// Keys that must be equal to resume: the schedule's (NUM_GPUS, TRAIN.BATCH_SIZE, DATA frames,
+/// stride, crop and jitter, SOLVER.*, MULTIGRID.*) and the model's (MODEL.*, SLOWFAST.*,
+/// RESNET.*, BN.WEIGHT_DECAY, BN.NORM_TYPE). An entry ending in '.' covers a whole section.
+std::vector<std::string> resume_sensitive_keys();
+
+/// Refuses to resume when a sensitive key differs between the checkpoint's config and this run's,
+/// or when the training set size differs: throws config_error naming the checkpoint, the key and
+/// both values.
+void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved_config& current,
+                             std::int64_t train_samples,
+                             const std::vector<std::string>& keys = resume_sensitive_keys());
+
+}  // namespace multigrid::reference
