@@ -33,7 +33,8 @@ class multi_view_accumulator {
 
   /// Adds one batch of views: `video_indices` (N) says which video each row of `logits`
   /// (N x classes) belongs to, `labels` (N) its label.
-  void add(const torch::Tensor& video_indices, const torch::Tensor& logits, const torch::Tensor& labels);
+  void add(const torch::Tensor& video_indices, const torch::Tensor& logits,
+           const torch::Tensor& labels);
 
   /// Adds the other processes' views (each process tested a share of the views).
   void combine_across(process_group& group);

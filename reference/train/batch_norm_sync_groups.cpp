@@ -17,8 +17,8 @@ process_group_batch_norm_synchronizer::process_group_batch_norm_synchronizer(pro
 }
 
 void process_group_batch_norm_synchronizer::all_reduce_sum(torch::Tensor& tensor) {
-  group_->all_reduce_sum(tensor, "sync-BN all-reduce of " + std::to_string(tensor.numel()) +
-                                     " statistics");
+  group_->all_reduce_sum(tensor,
+                         "sync-BN all-reduce of " + std::to_string(tensor.numel()) + " statistics");
 }
 
 batch_norm_sync_groups::batch_norm_sync_groups(std::shared_ptr<process_group> world)

@@ -1,5 +1,6 @@
 #include "train/checkpoint.hpp"
 
+#include <cstring>
 #include <set>
 
 #include "train/error_text.hpp"
@@ -34,39 +35,35 @@ training_position read_position(torch::serialize::InputArchive& archive) {
   return position;
 }
 
-void write_rng(torch::serialize::OutputArchive& archive, const rng_state& rng) {
-  archive.write("cpu", rng.cpu.defined() ? rng.cpu : torch::empty({0}, torch::kUInt8),
-                /*is_buffer=*/true);
-  archive.write("cuda_devices", c10::IValue(static_cast<std::int64_t>(rng.cuda.size())));
-  for (std::size_t i = 0; i < rng.cuda.size(); ++i) {
-    archive.write("cuda_" + std::to_string(i), rng.cuda[i], /*is_buffer=*/true);
+// Each process's state as the bytes of rng_state_to_bytes, in a uint8 tensor.
+void write_rng(torch::serialize::OutputArchive& archive, const std::vector<rng_state>& states) {
+  archive.write("processes", c10::IValue(static_cast<std::int64_t>(states.size())));
+  for (std::size_t rank = 0; rank < states.size(); ++rank) {
+    const auto bytes = rng_state_to_bytes(states[rank]);
+    auto tensor = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
+    std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+    archive.write("rank_" + std::to_string(rank), tensor, /*is_buffer=*/true);
   }
-  // The seed as its bit pattern: IValue integers are signed.
-  archive.write("loader_seed", c10::IValue(static_cast<std::int64_t>(rng.loader_seed)));
-  archive.write("loader_state", c10::IValue(rng.loader_state));
 }
 
-rng_state read_rng(torch::serialize::InputArchive& archive) {
-  rng_state rng;
-  archive.read("cpu", rng.cpu, /*is_buffer=*/true);
-  if (rng.cpu.numel() == 0) rng.cpu = torch::Tensor();
+std::vector<rng_state> read_rng(torch::serialize::InputArchive& archive) {
   c10::IValue value;
-  archive.read("cuda_devices", value);
-  for (std::int64_t i = 0; i < value.toInt(); ++i) {
-    torch::Tensor state;
-    archive.read("cuda_" + std::to_string(i), state, /*is_buffer=*/true);
-    rng.cuda.push_back(state);
+  archive.read("processes", value);
+  std::vector<rng_state> states;
+  for (std::int64_t rank = 0; rank < value.toInt(); ++rank) {
+    torch::Tensor tensor;
+    archive.read("rank_" + std::to_string(rank), tensor, /*is_buffer=*/true);
+    const auto bytes = tensor.contiguous();
+    states.push_back(rng_state_from_bytes(std::string(static_cast<const char*>(bytes.data_ptr()),
+                                                      static_cast<std::size_t>(bytes.numel()))));
   }
-  archive.read("loader_seed", value);
-  rng.loader_seed = static_cast<std::uint64_t>(value.toInt());
-  archive.read("loader_state", value);
-  rng.loader_state = value.toStringRef();
-  return rng;
+  return states;
 }
 
 bool covered(const std::string& key, const std::vector<std::string>& entries) {
   for (const auto& entry : entries) {
-    if (!entry.empty() && entry.back() == '.' ? key.rfind(entry, 0) == 0 : key == entry) return true;
+    if (!entry.empty() && entry.back() == '.' ? key.rfind(entry, 0) == 0 : key == entry)
+      return true;
   }
   return false;
 }
@@ -164,9 +161,18 @@ void opened_checkpoint::load(const checkpoint_parts& parts) {
 }
 
 std::vector<std::string> resume_sensitive_keys() {
-  return {"NUM_GPUS",         "TRAIN.BATCH_SIZE",       "DATA.NUM_FRAMES", "DATA.SAMPLING_RATE",
-          "DATA.TRAIN_CROP_SIZE", "DATA.TRAIN_JITTER_SCALES", "SOLVER.",     "MULTIGRID.",
-          "MODEL.",           "SLOWFAST.",              "RESNET.",         "BN.WEIGHT_DECAY",
+  return {"NUM_GPUS",
+          "TRAIN.BATCH_SIZE",
+          "DATA.NUM_FRAMES",
+          "DATA.SAMPLING_RATE",
+          "DATA.TRAIN_CROP_SIZE",
+          "DATA.TRAIN_JITTER_SCALES",
+          "SOLVER.",
+          "MULTIGRID.",
+          "MODEL.",
+          "SLOWFAST.",
+          "RESNET.",
+          "BN.WEIGHT_DECAY",
           "BN.NORM_TYPE"};
 }
 
@@ -195,8 +201,8 @@ void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved
   if (saved_samples != train_samples) {
     throw config_error("the training set has " + std::to_string(train_samples) +
                        " clips: the checkpoint " + checkpoint.path() + " was made with " +
-                       std::to_string(saved_samples) +
-                       " (TRAIN.DATASET, DATA.PATH_TO_DATA_DIR)" + hint);
+                       std::to_string(saved_samples) + " (TRAIN.DATASET, DATA.PATH_TO_DATA_DIR)" +
+                       hint);
   }
 }
 

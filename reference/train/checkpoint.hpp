@@ -34,9 +34,9 @@ struct training_position {
 
 struct checkpoint_state {
   training_position position;
-  rng_state rng;
-  metrics_history history;  ///< epoch and evaluation records (iterations stay in metrics.jsonl)
-  std::string config_yaml;  ///< resolved_config::yaml() of the run
+  std::vector<rng_state> rng;  ///< one per process, by rank (gather_rng_states)
+  metrics_history history;     ///< epoch and evaluation records (iterations stay in metrics.jsonl)
+  std::string config_yaml;     ///< resolved_config::yaml() of the run
 };
 
 /// How the model and the optimizer write themselves into, and read themselves from, their part of

@@ -85,8 +85,8 @@ void checkpoint_directory::prune(int keep_last, int keep_period) const {
                              : 0;
   for (std::size_t i = 0; i < keep_from; ++i) {
     const auto& entry = entries[i];
-    const bool periodic = entry.iteration_in_epoch == 0 && keep_period > 0 &&
-                          entry.epoch % keep_period == 0;
+    const bool periodic =
+        entry.iteration_in_epoch == 0 && keep_period > 0 && entry.epoch % keep_period == 0;
     if (!periodic) {
       std::error_code error;
       fs::remove(entry.path, error);

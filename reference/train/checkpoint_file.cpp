@@ -18,45 +18,53 @@ namespace {
 
 constexpr char magic[8] = {'M', 'G', 'C', 'K', 'P', 'T', '\0', '\1'};
 
-// FNV-1a over 64-bit little-endian words: one multiply per 8 bytes, and any change confined to
-// one word always changes the result (xor and multiplication by an odd number are bijective).
+// FNV-1a over 64-bit little-endian words in four interleaved lanes (four independent multiply
+// chains run in parallel; one chain would leave the CPU waiting on each multiply). Any change
+// confined to one word always changes the result: xor and multiplication by an odd number are
+// bijective, in each lane and in the final fold of the lanes.
 class checksum {
  public:
   void add(const unsigned char* data, std::size_t size) {
     length_ += size;
-    if (pending_size_ > 0) {
-      while (pending_size_ < 8 && size > 0) {
-        pending_[pending_size_++] = *data++;
-        --size;
+    while (pending_size_ > 0 && size > 0) {  // complete a block begun by the previous call
+      pending_[pending_size_++] = *data++;
+      --size;
+      if (pending_size_ == block) {
+        mix_block(pending_.data());
+        pending_size_ = 0;
       }
-      if (pending_size_ < 8) return;
-      mix(load(pending_.data()));
-      pending_size_ = 0;
     }
-    for (; size >= 8; data += 8, size -= 8) mix(load(data));
+    for (; size >= block; data += block, size -= block) mix_block(data);
     for (; size > 0; --size) pending_[pending_size_++] = *data++;
   }
 
   std::uint64_t value() const {
-    std::uint64_t hash = hash_;
-    std::uint64_t tail = 0;
-    for (std::size_t i = 0; i < pending_size_; ++i) tail |= std::uint64_t{pending_[i]} << (8 * i);
-    hash = (hash ^ tail) * prime;
+    std::uint64_t hash = offset_basis;
+    for (auto lane : lanes_) hash = (hash ^ lane) * prime;
+    for (std::size_t i = 0; i < pending_size_; ++i) hash = (hash ^ pending_[i]) * prime;
     return (hash ^ length_) * prime;
   }
 
  private:
   static constexpr std::uint64_t prime = 0x100000001b3ULL;
+  static constexpr std::uint64_t offset_basis = 0xcbf29ce484222325ULL;
+  static constexpr std::size_t block = 32;  // one word per lane
+
   static std::uint64_t load(const unsigned char* bytes) {
     std::uint64_t word = 0;
     for (int i = 0; i < 8; ++i) word |= std::uint64_t{bytes[i]} << (8 * i);
     return word;
   }
-  void mix(std::uint64_t word) { hash_ = (hash_ ^ word) * prime; }
+  void mix_block(const unsigned char* bytes) {
+    for (std::size_t lane = 0; lane < 4; ++lane) {
+      lanes_[lane] = (lanes_[lane] ^ load(bytes + 8 * lane)) * prime;
+    }
+  }
 
-  std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+  std::array<std::uint64_t, 4> lanes_{offset_basis, offset_basis + 1, offset_basis + 2,
+                                      offset_basis + 3};
   std::uint64_t length_ = 0;
-  std::array<unsigned char, 8> pending_{};
+  std::array<unsigned char, block> pending_{};
   std::size_t pending_size_ = 0;
 };
 
@@ -84,7 +92,9 @@ struct file_descriptor {
   throw checkpoint_error(path + ": " + what);
 }
 
-std::string system_error_text() { return std::strerror(errno); }
+std::string system_error_text() {
+  return std::strerror(errno);
+}
 
 bool write_all(int fd, const void* data, std::size_t size) {
   const auto* bytes = static_cast<const unsigned char*>(data);
@@ -110,11 +120,12 @@ std::shared_ptr<file_descriptor> open_verified(const std::string& path, header& 
   auto file = std::make_shared<file_descriptor>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (file->fd < 0) fail(path, "cannot open the checkpoint: " + system_error_text());
   struct stat status {};
-  if (::fstat(file->fd, &status) != 0) fail(path, "cannot read the checkpoint: " + system_error_text());
+  if (::fstat(file->fd, &status) != 0)
+    fail(path, "cannot read the checkpoint: " + system_error_text());
   const auto file_size = static_cast<std::uint64_t>(status.st_size);
   unsigned char bytes[checkpoint_header_size];
-  if (file_size < checkpoint_header_size ||
-      ::pread(file->fd, bytes, checkpoint_header_size, 0) != static_cast<ssize_t>(checkpoint_header_size)) {
+  if (file_size < checkpoint_header_size || ::pread(file->fd, bytes, checkpoint_header_size, 0) !=
+                                                static_cast<ssize_t>(checkpoint_header_size)) {
     fail(path, "not a checkpoint, or truncated: " + std::to_string(file_size) +
                    " bytes, shorter than the header");
   }
@@ -126,17 +137,20 @@ std::shared_ptr<file_descriptor> open_verified(const std::string& path, header& 
   if (parsed.archive_size == 0) fail(path, "incomplete checkpoint: the header was never finished");
   const std::uint64_t expected = checkpoint_header_size + parsed.archive_size;
   if (file_size != expected) {
-    fail(path, "truncated or damaged checkpoint: " + std::to_string(file_size) + " bytes, expected " +
-                   std::to_string(expected));
+    fail(path, "truncated or damaged checkpoint: " + std::to_string(file_size) +
+                   " bytes, expected " + std::to_string(expected));
   }
   checksum sum;
   std::vector<unsigned char> buffer(std::size_t{8} << 20);
   std::uint64_t offset = checkpoint_header_size;
   while (offset < file_size) {
-    const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), file_size - offset));
+    const auto wanted =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), file_size - offset));
     const ssize_t got = ::pread(file->fd, buffer.data(), wanted, static_cast<off_t>(offset));
     if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) fail(path, "cannot read the checkpoint: " + (got < 0 ? system_error_text() : "unexpected end"));
+    if (got <= 0)
+      fail(path,
+           "cannot read the checkpoint: " + (got < 0 ? system_error_text() : "unexpected end"));
     sum.add(buffer.data(), static_cast<std::size_t>(got));
     offset += static_cast<std::uint64_t>(got);
   }
@@ -148,7 +162,8 @@ std::shared_ptr<file_descriptor> open_verified(const std::string& path, header& 
 
 void sync_directory_of(const std::string& path) {
   const auto directory = std::filesystem::path(path).parent_path();
-  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd =
+      ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
@@ -173,7 +188,8 @@ void write_archive_atomically(torch::serialize::OutputArchive& archive, const st
   // A zeroed header first: a file whose header was never finished reads as incomplete.
   unsigned char bytes[checkpoint_header_size] = {};
   std::memcpy(bytes, magic, sizeof magic);
-  if (!write_all(file.fd, bytes, sizeof bytes)) abandon("cannot write the checkpoint: " + system_error_text());
+  if (!write_all(file.fd, bytes, sizeof bytes))
+    abandon("cannot write the checkpoint: " + system_error_text());
 
   checksum sum;
   std::uint64_t archive_size = 0;
@@ -228,15 +244,17 @@ torch::serialize::InputArchive read_archive(const std::string& path) {
           count = static_cast<std::size_t>(std::min<std::uint64_t>(count, size - position));
           std::size_t done = 0;
           while (done < count) {
-            const ssize_t got = ::pread(file->fd, static_cast<char*>(buffer) + done, count - done,
-                                        static_cast<off_t>(checkpoint_header_size + position + done));
+            const ssize_t got =
+                ::pread(file->fd, static_cast<char*>(buffer) + done, count - done,
+                        static_cast<off_t>(checkpoint_header_size + position + done));
             if (got < 0 && errno == EINTR) continue;
             if (got <= 0) break;
             done += static_cast<std::size_t>(got);
           }
           return done;
         },
-        [size]() -> std::size_t { return static_cast<std::size_t>(size); }, torch::Device(torch::kCPU));
+        [size]() -> std::size_t { return static_cast<std::size_t>(size); },
+        torch::Device(torch::kCPU));
   } catch (const std::exception& error) {
     fail(path, "cannot parse the checkpoint: " + error_text(error));
   }

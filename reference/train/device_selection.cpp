@@ -10,13 +10,15 @@ torch::Device select_device(device_choice choice, int local_rank) {
     return torch::Device(torch::kCPU);
   }
   if (!cuda) {
-    throw config_error("DEVICE = cuda: no CUDA device is available (a CPU-only LibTorch, or no "
-                       "GPU); use DEVICE auto or cpu");
+    throw config_error(
+        "DEVICE = cuda: no CUDA device is available (a CPU-only LibTorch, or no "
+        "GPU); use DEVICE auto or cpu");
   }
   const auto devices = static_cast<int>(torch::cuda::device_count());
   if (local_rank >= devices) {
     throw config_error("LOCAL_RANK = " + std::to_string(local_rank) + ": this machine has " +
-                       std::to_string(devices) + " CUDA devices; start at most one process per GPU");
+                       std::to_string(devices) +
+                       " CUDA devices; start at most one process per GPU");
   }
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(local_rank));
 }

@@ -13,8 +13,9 @@ long parse_integer(const std::string& name, const std::string& text, long minimu
   char* end = nullptr;
   const long value = std::strtol(text.c_str(), &end, 10);
   if (text.empty() || *end != '\0' || errno == ERANGE || value < minimum || value > maximum) {
-    throw environment_error("environment variable " + name + "=" + text + ": must be an integer in [" +
-                            std::to_string(minimum) + ", " + std::to_string(maximum) + "]");
+    throw environment_error("environment variable " + name + "=" + text +
+                            ": must be an integer in [" + std::to_string(minimum) + ", " +
+                            std::to_string(maximum) + "]");
   }
   return value;
 }
@@ -36,11 +37,12 @@ std::string first_host_of_node_list(const std::string& node_list) {
   // Hosts are separated by commas outside brackets; a bracket holds ranges of suffixes.
   std::string host;
   std::size_t i = 0;
-  for (; i < node_list.size() && node_list[i] != ',' && node_list[i] != '['; ++i) host += node_list[i];
+  for (; i < node_list.size() && node_list[i] != ',' && node_list[i] != '['; ++i)
+    host += node_list[i];
   if (i < node_list.size() && node_list[i] == '[') {
     std::string suffix;
-    for (++i; i < node_list.size() && node_list[i] != '-' && node_list[i] != ',' &&
-              node_list[i] != ']';
+    for (++i;
+         i < node_list.size() && node_list[i] != '-' && node_list[i] != ',' && node_list[i] != ']';
          ++i) {
       suffix += node_list[i];
     }
@@ -79,10 +81,12 @@ distributed_environment read_distributed_environment(const environment_lookup& l
     if (nodes && !nodes->empty()) environment.master_address = first_host_of_node_list(*nodes);
   }
   if (const auto port = lookup("MASTER_PORT")) {
-    environment.master_port = static_cast<std::uint16_t>(parse_integer("MASTER_PORT", *port, 1, 65535));
+    environment.master_port =
+        static_cast<std::uint16_t>(parse_integer("MASTER_PORT", *port, 1, 65535));
   } else if (environment.world_size > 1 && torchrun) {
-    throw environment_error("environment: MASTER_PORT is not set (torchrun sets it; set it by hand "
-                            "when starting processes yourself)");
+    throw environment_error(
+        "environment: MASTER_PORT is not set (torchrun sets it; set it by hand "
+        "when starting processes yourself)");
   }
   return environment;
 }

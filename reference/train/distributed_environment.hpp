@@ -20,10 +20,10 @@ class environment_error : public std::runtime_error {
 struct distributed_environment {
   int rank = 0;
   int world_size = 1;
-  int local_rank = 0;                   ///< which GPU of the machine this process drives
+  int local_rank = 0;  ///< which GPU of the machine this process drives
   std::string master_address = "127.0.0.1";
-  std::uint16_t master_port = 29500;    ///< torchrun's default
-  std::string launcher = "none";        ///< "torchrun", "slurm" or "none"
+  std::uint16_t master_port = 29500;  ///< torchrun's default
+  std::string launcher = "none";      ///< "torchrun", "slurm" or "none"
 
   bool distributed() const noexcept { return world_size > 1; }
 };

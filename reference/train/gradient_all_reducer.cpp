@@ -33,6 +33,7 @@ gradient_all_reducer::gradient_all_reducer(std::shared_ptr<process_group> group,
     entry.parameter = parameter;
     entry.bucket = bucket_index;
     entry.offset = bucket_elements[bucket_index];
+    entry.position = static_cast<std::int64_t>(buckets_[bucket_index].slots.size());
     buckets_[bucket_index].slots.push_back(slots_.size());
     bucket_bytes_used[bucket_index] += bytes;
     bucket_elements[bucket_index] += parameter.numel();
@@ -41,8 +42,10 @@ gradient_all_reducer::gradient_all_reducer(std::shared_ptr<process_group> group,
   for (auto& owner : buckets_) {
     std::int64_t elements = 0;
     for (auto i : owner.slots) elements += slots_[i].parameter.numel();
+    owner.gradient_elements = elements;
     const auto& first = slots_[owner.slots.front()].parameter;
-    owner.flat = torch::zeros({elements}, first.options().requires_grad(false));
+    owner.flat = torch::zeros({elements + static_cast<std::int64_t>(owner.slots.size())},
+                              first.options().requires_grad(false));
   }
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     slots_[i].hook = slots_[i].parameter.register_hook(
@@ -69,7 +72,10 @@ void gradient_all_reducer::on_gradient(std::size_t index, const torch::Tensor& g
   }
   auto& owner = buckets_[entry.bucket];
   torch::NoGradGuard no_grad;
-  owner.flat.narrow(0, entry.offset, entry.parameter.numel()).view(gradient.sizes()).copy_(gradient);
+  owner.flat.narrow(0, entry.offset, entry.parameter.numel())
+      .view(gradient.sizes())
+      .copy_(gradient);
+  owner.flat[owner.gradient_elements + entry.position].fill_(1);
   entry.arrived = true;
   ++owner.arrived;
   start_ready_buckets();
@@ -80,7 +86,8 @@ void gradient_all_reducer::start(bucket& ready, std::size_t index) {
   ready.reduction = group_->all_reduce_sum_async(
       ready.flat, "all-reduce of gradient bucket " + std::to_string(index + 1) + " of " +
                       std::to_string(buckets_.size()) + " (" +
-                      std::to_string(ready.flat.numel() * ready.flat.element_size() >> 10) + " KiB)");
+                      std::to_string(ready.flat.numel() * ready.flat.element_size() >> 10) +
+                      " KiB)");
 }
 
 void gradient_all_reducer::start_ready_buckets() {
@@ -101,6 +108,7 @@ void gradient_all_reducer::finish() {
       for (auto i : waiting.slots) {
         if (!slots_[i].arrived) {
           waiting.flat.narrow(0, slots_[i].offset, slots_[i].parameter.numel()).zero_();
+          waiting.flat[waiting.gradient_elements + slots_[i].position].fill_(0);
         }
       }
       start(waiting, next_bucket_);
@@ -111,17 +119,25 @@ void gradient_all_reducer::finish() {
   for (auto& done : buckets_) {
     done.reduction.wait();
     done.flat.div_(processes);
+    const auto arrivals =
+        done.flat.narrow(0, done.gradient_elements, static_cast<std::int64_t>(done.slots.size()))
+            .to(torch::kCPU, torch::kDouble);
+    const auto arrived_on = arrivals.accessor<double, 1>();
     for (auto i : done.slots) {
       auto& entry = slots_[i];
+      auto& gradient = entry.parameter.mutable_grad();
+      entry.arrived = false;
+      if (arrived_on[entry.position] == 0) {
+        gradient = torch::Tensor();  // no process computed one
+        continue;
+      }
       const auto average =
           done.flat.narrow(0, entry.offset, entry.parameter.numel()).view(entry.parameter.sizes());
-      auto& gradient = entry.parameter.mutable_grad();
       if (gradient.defined() && gradient.sizes() == entry.parameter.sizes()) {
         gradient.copy_(average);
       } else {
         gradient = average.clone();
       }
-      entry.arrived = false;
     }
     done.arrived = 0;
     done.started = false;

@@ -8,8 +8,12 @@
 // the averages into the parameters' gradients.
 //
 // Buckets start strictly in order, so every process issues the same collectives in the same order
-// whatever order its gradients arrive in. One backward per step: a gradient arriving twice before
-// finish() is an error. A parameter that got no gradient on this process contributes zeros.
+// whatever order its gradients arrive in (a parameter that never gets a gradient therefore holds
+// its bucket and the later ones back until finish()). One backward per step: a gradient arriving
+// twice before finish() is an error. A parameter that got no gradient on this process contributes
+// zeros; one that got none on any process keeps no gradient, as in a single process, so that the
+// optimizer skips it. The hooks fire on every backward through the hooked parameters, so any
+// other backward pass (a gradient penalty, say) must not run between finish() calls.
 
 #include <torch/torch.h>
 
@@ -47,12 +51,15 @@ class gradient_all_reducer {
   struct slot {
     torch::Tensor parameter;
     std::size_t bucket = 0;
-    std::int64_t offset = 0;  ///< in the bucket's flat buffer
+    std::int64_t offset = 0;    ///< in the bucket's flat buffer
+    std::int64_t position = 0;  ///< among the bucket's slots: where its flag is
     bool arrived = false;
     std::size_t hook = 0;
   };
   struct bucket {
-    torch::Tensor flat;
+    torch::Tensor
+        flat;  ///< the gradients, then one "arrived" flag per slot (summed: how many had it)
+    std::int64_t gradient_elements = 0;
     std::vector<std::size_t> slots;
     std::size_t arrived = 0;
     bool started = false;

@@ -137,16 +137,11 @@ nlohmann::ordered_json to_json(const epoch_metrics& record) {
 }
 
 nlohmann::ordered_json to_json(const evaluation_metrics& record) {
-  return {{"type", "evaluation"},
-          {"epoch", record.epoch},
-          {"step", record.step},
-          {"split", record.split},
-          {"views", record.views},
-          {"videos", record.videos},
-          {"top1", number(record.top1)},
-          {"top5", number(record.top5)},
-          {"loss", number(record.loss)},
-          {"wall_seconds", number(record.wall_seconds)}};
+  return {{"type", "evaluation"},        {"epoch", record.epoch},
+          {"step", record.step},         {"split", record.split},
+          {"views", record.views},       {"videos", record.videos},
+          {"top1", number(record.top1)}, {"top5", number(record.top5)},
+          {"loss", number(record.loss)}, {"wall_seconds", number(record.wall_seconds)}};
 }
 
 metrics_log::metrics_log(std::string path) : path_(std::move(path)) {
@@ -160,9 +155,15 @@ metrics_log::~metrics_log() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void metrics_log::append(const iteration_metrics& record) { append_line(to_json(record)); }
-void metrics_log::append(const epoch_metrics& record) { append_line(to_json(record)); }
-void metrics_log::append(const evaluation_metrics& record) { append_line(to_json(record)); }
+void metrics_log::append(const iteration_metrics& record) {
+  append_line(to_json(record));
+}
+void metrics_log::append(const epoch_metrics& record) {
+  append_line(to_json(record));
+}
+void metrics_log::append(const evaluation_metrics& record) {
+  append_line(to_json(record));
+}
 
 void metrics_log::append_line(const nlohmann::ordered_json& record) {
   // One write per line: with O_APPEND a line reaches the file whole or, if the process dies in
@@ -219,9 +220,8 @@ void for_each_record(const std::string& path, Visit&& visit) {
 
 metrics_history read_metrics(const std::string& path) {
   metrics_history history;
-  for_each_record(path, [&](const nlohmann::json& json, const std::string&) {
-    add_record(history, json);
-  });
+  for_each_record(
+      path, [&](const nlohmann::json& json, const std::string&) { add_record(history, json); });
   return history;
 }
 

@@ -5,9 +5,8 @@
 // finished or crashed run. Every record carries `step`, the number of iterations done when it was
 // written, which is how a resumed run drops the records of iterations it is about to redo.
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -57,10 +56,10 @@ struct epoch_metrics {
 };
 
 struct evaluation_metrics {
-  int epoch = 0;           ///< the epoch just trained
-  std::int64_t step = 0;   ///< iterations done
+  int epoch = 0;              ///< the epoch just trained
+  std::int64_t step = 0;      ///< iterations done
   std::string split = "val";  ///< "val": single view during training; "test": the final multi-view
-  int views = 1;           ///< views per video (TEST.NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS for test)
+  int views = 1;  ///< views per video (TEST.NUM_ENSEMBLE_VIEWS x NUM_SPATIAL_CROPS for test)
   std::int64_t videos = 0;
   double top1 = 0;  ///< percent
   double top5 = 0;  ///< percent
@@ -106,6 +105,7 @@ metrics_history read_metrics(const std::string& path);
 
 /// Keeps the records written at or before `step` iterations (atomically rewriting the file): a run
 /// resumed from a checkpoint at `step` redoes what came after. A missing file is left missing.
+/// Call it before opening the metrics_log: the rewrite replaces the file an open log appends to.
 void truncate_metrics(const std::string& path, std::int64_t step);
 
 /// Epoch and evaluation records as one JSON array (what a checkpoint stores), and back.

@@ -44,7 +44,8 @@ std::string shape_text(const torch::Tensor& tensor) {
 
 bool is_batch_norm_module(const std::string&, const torch::nn::Module& module) {
   const auto name = lower(module.name());
-  return name.find("batchnorm") != std::string::npos || name.find("batch_norm") != std::string::npos;
+  return name.find("batchnorm") != std::string::npos ||
+         name.find("batch_norm") != std::string::npos;
 }
 
 parameter_groups split_batch_norm_parameters(const torch::nn::Module& model,
@@ -89,9 +90,9 @@ training_optimizer::training_optimizer(parameter_groups groups, const sgd_settin
     }
   }
   std::vector<torch::optim::OptimizerParamGroup> param_groups;
-  param_groups.emplace_back(tensors_of(groups_.regular),
-                            std::make_unique<torch::optim::SGDOptions>(
-                                group_options(settings, settings.weight_decay)));
+  param_groups.emplace_back(
+      tensors_of(groups_.regular),
+      std::make_unique<torch::optim::SGDOptions>(group_options(settings, settings.weight_decay)));
   param_groups.emplace_back(tensors_of(groups_.batch_norm),
                             std::make_unique<torch::optim::SGDOptions>(
                                 group_options(settings, settings.batch_norm_weight_decay)));
@@ -115,7 +116,9 @@ void training_optimizer::zero_grad() {
   }
 }
 
-void training_optimizer::step() { sgd_->step(); }
+void training_optimizer::step() {
+  sgd_->step();
+}
 
 torch::Tensor training_optimizer::momentum_buffer(const torch::Tensor& parameter) const {
   const auto& state = sgd_->state();

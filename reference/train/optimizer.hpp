@@ -42,9 +42,9 @@ bool is_batch_norm_module(const std::string& qualified_name, const torch::nn::Mo
 
 /// Splits the trainable parameters (requires_grad) of `model` in its named_parameters() order:
 /// the direct parameters of BN modules go to `batch_norm`, all others to `regular`.
-parameter_groups split_batch_norm_parameters(const torch::nn::Module& model,
-                                             const batch_norm_predicate& is_batch_norm =
-                                                 is_batch_norm_module);
+parameter_groups split_batch_norm_parameters(
+    const torch::nn::Module& model,
+    const batch_norm_predicate& is_batch_norm = is_batch_norm_module);
 
 struct sgd_settings {
   double momentum = 0.9;

@@ -32,9 +32,12 @@ std::string seconds_text(double seconds) {
 
 std::string backend_name(collective_backend backend) {
   switch (backend) {
-    case collective_backend::none: return "single process";
-    case collective_backend::gloo: return "gloo";
-    case collective_backend::nccl: return "nccl";
+    case collective_backend::none:
+      return "single process";
+    case collective_backend::gloo:
+      return "gloo";
+    case collective_backend::nccl:
+      return "nccl";
   }
   return "?";
 }
@@ -121,8 +124,9 @@ void connect_backend(process_group_connection& connection, collective_backend ba
                  timeout);
 #else
     (void)rank, (void)size, (void)address, (void)timeout;
-    throw distributed_error("this LibTorch was built without Gloo: multi-process CPU training is "
-                            "not available");
+    throw distributed_error(
+        "this LibTorch was built without Gloo: multi-process CPU training is "
+        "not available");
 #endif
   } else {
 #ifdef USE_C10D_NCCL
@@ -159,8 +163,8 @@ void pending_collective::wait() {
   } catch (const std::exception& error) {
     const double elapsed = std::chrono::duration<double>(clock::now() - current->started).count();
     throw distributed_error(
-        current->who + ": " + current->what + " failed after " + seconds_text(elapsed) + " (timeout " +
-        seconds_text(std::chrono::duration<double>(current->timeout).count()) +
+        current->who + ": " + current->what + " failed after " + seconds_text(elapsed) +
+        " (timeout " + seconds_text(std::chrono::duration<double>(current->timeout).count()) +
         ", DIST_TIMEOUT_SECONDS); a peer process has probably died or stopped responding: " +
         error_text(error));
   }
@@ -174,6 +178,17 @@ bool nccl_available() noexcept {
 #endif
 }
 
+process_group_options process_group_options_for(const train_config& cfg,
+                                                const torch::Device& device) {
+  process_group_options options;
+  options.timeout =
+      std::chrono::milliseconds(static_cast<std::int64_t>(cfg.distributed_timeout_seconds * 1000));
+  options.backend = device.is_cuda() && cfg.backend == distributed_backend::nccl && nccl_available()
+                        ? collective_backend::nccl
+                        : collective_backend::gloo;
+  return options;
+}
+
 std::shared_ptr<process_group> process_group::join(const distributed_environment& environment,
                                                    const process_group_options& options) {
   std::shared_ptr<process_group> group(new process_group());
@@ -183,8 +198,8 @@ std::shared_ptr<process_group> process_group::join(const distributed_environment
   group->timeout_ = options.timeout;
   group->master_address_ = environment.master_address;
   if (environment.world_size == 1) return group;
-  group->backend_ = options.backend == collective_backend::none ? collective_backend::gloo
-                                                                : options.backend;
+  group->backend_ =
+      options.backend == collective_backend::none ? collective_backend::gloo : options.backend;
   group->connection_ = std::make_unique<process_group_connection>();
   const auto endpoint = environment.master_address + ":" + std::to_string(environment.master_port);
   try {
@@ -207,8 +222,8 @@ std::shared_ptr<process_group> process_group::join(const distributed_environment
     throw;
   } catch (const std::exception& error) {
     throw distributed_error(group->description() + ": connecting the " +
-                            backend_name(group->backend_) + " process group failed: " +
-                            error_text(error));
+                            backend_name(group->backend_) +
+                            " process group failed: " + error_text(error));
   }
   return group;
 }
@@ -219,8 +234,8 @@ std::string process_group::description() const {
   const int job_rank = first_global_rank_ + rank_;
   if (is_subgroup_) {
     return "rank " + std::to_string(job_rank) + " (subgroup of ranks " +
-           std::to_string(first_global_rank_) + "-" + std::to_string(first_global_rank_ + size_ - 1) +
-           ", " + backend_name(backend_) + ")";
+           std::to_string(first_global_rank_) + "-" +
+           std::to_string(first_global_rank_ + size_ - 1) + ", " + backend_name(backend_) + ")";
   }
   return "rank " + std::to_string(job_rank) + " of " + std::to_string(size_) + " (" +
          backend_name(backend_) + ")";
@@ -239,13 +254,22 @@ pending_collective process_group::start(operation kind, torch::Tensor tensor, in
   try {
     std::vector<at::Tensor> tensors{tensor};
     switch (kind) {
-      case operation::sum: state->work = connection_->all_reduce(tensors, c10d::ReduceOp::SUM); break;
-      case operation::max: state->work = connection_->all_reduce(tensors, c10d::ReduceOp::MAX); break;
-      case operation::broadcast: state->work = connection_->broadcast(tensors, root); break;
-      case operation::barrier: state->work = connection_->barrier(); break;
+      case operation::sum:
+        state->work = connection_->all_reduce(tensors, c10d::ReduceOp::SUM);
+        break;
+      case operation::max:
+        state->work = connection_->all_reduce(tensors, c10d::ReduceOp::MAX);
+        break;
+      case operation::broadcast:
+        state->work = connection_->broadcast(tensors, root);
+        break;
+      case operation::barrier:
+        state->work = connection_->barrier();
+        break;
     }
   } catch (const std::exception& error) {
-    throw distributed_error(state->who + ": " + state->what + " could not start: " + error_text(error));
+    throw distributed_error(state->who + ": " + state->what +
+                            " could not start: " + error_text(error));
   }
   pending.state_ = std::move(state);
   return pending;
@@ -276,12 +300,42 @@ void process_group::barrier(const std::string& what) {
   start(operation::barrier, torch::Tensor(), 0, what).wait();
 }
 
+std::vector<std::string> process_group::all_gather_bytes(const std::string& mine,
+                                                         const std::string& what) {
+  if (size_ == 1) return {mine};
+  // A gather as two sums: the lengths, then a table with one row per rank, zero but for the
+  // row this process fills. Bytes travel in int32 cells: Gloo sums every integer type of that
+  // width, and the table is small (random states, a few KB per process).
+  auto lengths = torch::zeros({size_}, torch::kInt64);
+  lengths[rank_] = static_cast<std::int64_t>(mine.size());
+  all_reduce_sum(lengths, what + " (lengths)");
+  const auto longest = lengths.max().item<std::int64_t>();
+  auto table = torch::zeros({size_, std::max<std::int64_t>(longest, 1)}, torch::kInt32);
+  {
+    auto cells = table.accessor<int, 2>();
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      cells[rank_][static_cast<std::int64_t>(i)] = static_cast<unsigned char>(mine[i]);
+    }
+  }
+  all_reduce_sum(table, what);
+  std::vector<std::string> gathered;
+  const auto cells = table.accessor<int, 2>();
+  for (int rank = 0; rank < size_; ++rank) {
+    std::string bytes(static_cast<std::size_t>(lengths[rank].item<std::int64_t>()), '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+      bytes[i] = static_cast<char>(cells[rank][static_cast<std::int64_t>(i)]);
+    }
+    gathered.push_back(std::move(bytes));
+  }
+  return gathered;
+}
+
 std::shared_ptr<process_group> process_group::subgroup(int first_rank, int count) {
   if (first_rank < 0 || count < 1 || first_rank + count > size_ || rank_ < first_rank ||
       rank_ >= first_rank + count) {
-    throw std::invalid_argument(description() + ": cannot form a subgroup of ranks [" +
-                                std::to_string(first_rank) + ", " + std::to_string(first_rank + count) +
-                                ") that does not hold this rank");
+    throw std::invalid_argument(
+        description() + ": cannot form a subgroup of ranks [" + std::to_string(first_rank) + ", " +
+        std::to_string(first_rank + count) + ") that does not hold this rank");
   }
   std::shared_ptr<process_group> group(new process_group());
   group->rank_ = rank_ - first_rank;
@@ -302,8 +356,8 @@ std::shared_ptr<process_group> process_group::subgroup(int first_rank, int count
     connect_backend(*group->connection_, backend_, group->rank_, count, master_address_, timeout_);
   } catch (const std::exception& error) {
     throw distributed_error(description() + ": connecting the subgroup of ranks [" +
-                            std::to_string(first_rank) + ", " +
-                            std::to_string(first_rank + count) + ") failed: " + error_text(error));
+                            std::to_string(first_rank) + ", " + std::to_string(first_rank + count) +
+                            ") failed: " + error_text(error));
   }
   return group;
 }

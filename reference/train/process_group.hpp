@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "train/distributed_environment.hpp"
+#include "train/train_config.hpp"
 
 namespace multigrid::reference {
 
@@ -37,6 +38,11 @@ struct process_group_options {
 
 /// Whether this LibTorch can run NCCL (built with it); Gloo is checked at build time.
 bool nccl_available() noexcept;
+
+/// DIST_BACKEND and DIST_TIMEOUT_SECONDS for a model on `device`: NCCL for CUDA tensors when
+/// DIST_BACKEND is nccl and LibTorch has it, Gloo otherwise (CPU tensors always).
+process_group_options process_group_options_for(const train_config& cfg,
+                                                const torch::Device& device);
 
 /// An operation started in the background (all_reduce_sum_async); wait() before using its result.
 class pending_collective {
@@ -81,6 +87,8 @@ class process_group : public std::enable_shared_from_this<process_group> {
   /// Copies rank `root`'s tensor into everyone's, in place.
   void broadcast(torch::Tensor& tensor, int root, const std::string& what);
   void barrier(const std::string& what);
+  /// Every process's `mine`, by rank, on every process (byte strings of any lengths).
+  std::vector<std::string> all_gather_bytes(const std::string& mine, const std::string& what);
 
   /// The group of ranks [first_rank, first_rank + count), which must hold this rank. Every member
   /// calls it with the same arguments, in the same order relative to its other subgroup calls;

@@ -24,7 +24,8 @@ std::string printf_text(const char* pattern, ...) {
 std::string duration_text(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const auto total = static_cast<long>(seconds + 0.5);
-  if (total >= 3600) return printf_text("%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return printf_text("%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
   return printf_text("%02ld:%02ld", total / 60, total % 60);
 }
 
@@ -47,16 +48,17 @@ std::string format_progress_fields(const progress_state& state) {
 }
 
 std::string format_progress_bar(const progress_state& state, int bar_width) {
-  const double done = state.iterations > 0
-                          ? static_cast<double>(state.iteration + 1) / static_cast<double>(state.iterations)
-                          : 0;
+  const double done = state.iterations > 0 ? static_cast<double>(state.iteration + 1) /
+                                                 static_cast<double>(state.iterations)
+                                           : 0;
   const int filled = std::clamp(static_cast<int>(done * bar_width), 0, bar_width);
   std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
                     std::string(static_cast<std::size_t>(bar_width - filled), '.') + "]";
   const double left = done > 0 ? state.epoch_seconds * (1 - done) / done : NAN;
-  return bar + printf_text(" %lld/%lld %s<%s ", static_cast<long long>(state.iteration + 1),
-                           static_cast<long long>(state.iterations),
-                           duration_text(state.epoch_seconds).c_str(), duration_text(left).c_str()) +
+  return bar +
+         printf_text(" %lld/%lld %s<%s ", static_cast<long long>(state.iteration + 1),
+                     static_cast<long long>(state.iterations),
+                     duration_text(state.epoch_seconds).c_str(), duration_text(left).c_str()) +
          format_progress_fields(state);
 }
 
@@ -66,7 +68,8 @@ std::string format_epoch_summary(const epoch_metrics& epoch, int epochs) {
       "data %.0f%%, %s",
       epoch.epoch + 1, epochs, epoch.stage, epoch.shape.per_process_batch, epoch.shape.frames,
       epoch.shape.crop, static_cast<long long>(epoch.iterations), epoch.loss, epoch.lr,
-      epoch.clips_per_second, 100 * epoch.data_wait_share, duration_text(epoch.epoch_seconds).c_str());
+      epoch.clips_per_second, 100 * epoch.data_wait_share,
+      duration_text(epoch.epoch_seconds).c_str());
 }
 
 progress_display::progress_display(std::FILE* out, bool interactive, int log_period)

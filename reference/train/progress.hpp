@@ -21,10 +21,10 @@ struct progress_state {
   int stage = 0;
   batch_shape shape;
   double lr = 0;
-  double loss = 0;              ///< running mean over the epoch
+  double loss = 0;  ///< running mean over the epoch
   double clips_per_second = 0;
   double data_wait_share = 0;
-  double epoch_seconds = 0;     ///< elapsed in the epoch
+  double epoch_seconds = 0;  ///< elapsed in the epoch
 };
 
 /// "epoch 3/40 stage 1 B 16x8x112 lr 0.0800 loss 2.314 412.3 clips/s data 12%"

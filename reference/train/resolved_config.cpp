@@ -18,7 +18,9 @@ std::vector<std::string> split_key(const std::string& key) {
   return parts;
 }
 
-YAML::Node scalar_node(const std::string& text) { return YAML::Node(text); }
+YAML::Node scalar_node(const std::string& text) {
+  return YAML::Node(text);
+}
 
 YAML::Node flow_sequence() {
   YAML::Node node(YAML::NodeType::Sequence);
@@ -65,7 +67,8 @@ std::string float_text(double value) {
 
 resolved_config::resolved_config(const config_tree& tree) : root_(YAML::Clone(tree.root())) {}
 
-resolved_config resolved_config::parse(const std::string& yaml_text, const std::string& source_name) {
+resolved_config resolved_config::parse(const std::string& yaml_text,
+                                       const std::string& source_name) {
   resolved_config resolved;
   resolved.root_ = YAML::Clone(config_tree::load_string(yaml_text, source_name).root());
   return resolved;
@@ -137,7 +140,9 @@ std::map<std::string, std::string> resolved_config::flatten() const {
   return leaves;
 }
 
-config_tree resolved_config::tree() const { return config_tree::load_string(yaml(), "resolved config"); }
+config_tree resolved_config::tree() const {
+  return config_tree::load_string(yaml(), "resolved config");
+}
 
 void add_schedule_keys(resolved_config& resolved, const multigrid::config& cfg) {
   resolved.set("NUM_GPUS", cfg.num_gpus);
@@ -163,7 +168,8 @@ void add_schedule_keys(resolved_config& resolved, const multigrid::config& cfg) 
   resolved.set("MULTIGRID.SHORT_CYCLE", mg.short_cycle);
   resolved.set("MULTIGRID.EPOCH_FACTOR", mg.epoch_factor);
   std::vector<std::vector<double>> factors;
-  for (const auto& factor : mg.long_cycle_factors) factors.push_back({factor.temporal, factor.spatial});
+  for (const auto& factor : mg.long_cycle_factors)
+    factors.push_back({factor.temporal, factor.spatial});
   resolved.set("MULTIGRID.LONG_CYCLE_FACTORS", factors);
   resolved.set("MULTIGRID.SHORT_CYCLE_FACTORS",
                std::vector<double>{mg.short_cycle_factors[0], mg.short_cycle_factors[1]});

@@ -27,7 +27,8 @@ std::string duration_text(double seconds) {
   if (!std::isfinite(seconds)) return "-";
   const auto total = static_cast<long>(seconds + 0.5);
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60, total % 60);
+  std::snprintf(buffer, sizeof buffer, "%ld:%02ld:%02ld", total / 3600, total / 60 % 60,
+                total % 60);
   return buffer;
 }
 
@@ -62,7 +63,8 @@ std::map<int, double> iterations_per_epoch(const metrics_history& metrics) {
     auto& count = counts[record.epoch];
     count = std::max(count, static_cast<double>(record.iteration + 1));
   }
-  for (const auto& record : metrics.epochs) counts[record.epoch] = static_cast<double>(record.iterations);
+  for (const auto& record : metrics.epochs)
+    counts[record.epoch] = static_cast<double>(record.iterations);
   return counts;
 }
 
@@ -100,8 +102,10 @@ chart_series recorded_steps(const std::string& label, const std::vector<iteratio
 double largest_wall_seconds(const std::vector<run_record>& runs) {
   double largest = 0;
   for (const auto& run : runs) {
-    for (const auto& record : run.metrics.iterations) largest = std::max(largest, record.wall_seconds);
-    for (const auto& record : run.metrics.evaluations) largest = std::max(largest, record.wall_seconds);
+    for (const auto& record : run.metrics.iterations)
+      largest = std::max(largest, record.wall_seconds);
+    for (const auto& record : run.metrics.evaluations)
+      largest = std::max(largest, record.wall_seconds);
   }
   return largest;
 }
@@ -194,7 +198,8 @@ chart run_time_chart(const std::vector<run_record>& runs) {
         prefixed(runs, run, "global batch"), run.metrics.iterations, scale,
         [](const iteration_metrics& record) { return double(record.shape.global_batch); }));
     lr.series.push_back(recorded_steps(prefixed(runs, run, "learning rate"), run.metrics.iterations,
-                                       scale, [](const iteration_metrics& record) { return record.lr; }));
+                                       scale,
+                                       [](const iteration_metrics& record) { return record.lr; }));
   }
   figure.panels = {loss, accuracy, batch, lr};
   return figure;
@@ -245,10 +250,13 @@ std::string run_summary_table(const std::vector<run_record>& runs) {
     }
     for (const auto& record : metrics.iterations) wall = std::max(wall, record.wall_seconds);
     for (const auto& record : metrics.evaluations) wall = std::max(wall, record.wall_seconds);
-    const std::string epochs = metrics.epochs.empty() ? "0" : std::to_string(metrics.epochs.back().epoch + 1);
+    const std::string epochs =
+        metrics.epochs.empty() ? "0" : std::to_string(metrics.epochs.back().epoch + 1);
     const std::string iterations =
-        metrics.iterations.empty() ? "0" : std::to_string(metrics.iterations.back().global_iteration + 1);
-    const std::string loss = metrics.epochs.empty() ? "-" : format_text("%.4f", metrics.epochs.back().loss);
+        metrics.iterations.empty() ? "0"
+                                   : std::to_string(metrics.iterations.back().global_iteration + 1);
+    const std::string loss =
+        metrics.epochs.empty() ? "-" : format_text("%.4f", metrics.epochs.back().loss);
     const std::string rate = seconds > 0 ? format_text("%.1f", clips / seconds) : "-";
     std::string validation = "-";
     std::string test = "-";

@@ -6,7 +6,6 @@
 // standard and multigrid) share the axes.
 
 #include <multigrid/config.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>

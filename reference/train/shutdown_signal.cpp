@@ -27,8 +27,9 @@ void write_message(const char* text) {
 extern "C" void on_shutdown_signal(int signal_number) {
   int expected = 0;
   if (requested_signal.compare_exchange_strong(expected, signal_number)) {
-    write_message("\nstopping after this iteration: writing a checkpoint (signal again to exit "
-                  "now)\n");
+    write_message(
+        "\nstopping after this iteration: writing a checkpoint (signal again to exit "
+        "now)\n");
     return;
   }
   write_message("\nsecond signal: exiting now without a checkpoint\n");
@@ -57,8 +58,12 @@ shutdown_signal_handler::~shutdown_signal_handler() {
   installed = false;
 }
 
-bool shutdown_requested() noexcept { return requested_signal.load() != 0; }
+bool shutdown_requested() noexcept {
+  return requested_signal.load() != 0;
+}
 
-int shutdown_signal_number() noexcept { return requested_signal.load(); }
+int shutdown_signal_number() noexcept {
+  return requested_signal.load();
+}
 
 }  // namespace multigrid::reference

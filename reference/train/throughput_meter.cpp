@@ -17,7 +17,9 @@ void throughput_meter::begin_epoch(clock::time_point now) {
   last_wait_share_ = 0;
 }
 
-void throughput_meter::batch_arrived(clock::time_point now) { batch_arrival_ = now; }
+void throughput_meter::batch_arrived(clock::time_point now) {
+  batch_arrival_ = now;
+}
 
 void throughput_meter::iteration_done(std::int64_t clips, clock::time_point now) {
   const double wait = seconds(batch_arrival_ - iteration_start_);

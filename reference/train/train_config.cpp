@@ -29,7 +29,8 @@ train_section read_train_section(const config_tree& tree) {
   train.enable = tree.get_bool("TRAIN.ENABLE", train.enable);
   train.dataset = tree.get_string("TRAIN.DATASET", train.dataset);
   train.eval_period = read_at_least(tree, "TRAIN.EVAL_PERIOD", train.eval_period, 1);
-  train.checkpoint_period = read_at_least(tree, "TRAIN.CHECKPOINT_PERIOD", train.checkpoint_period, 1);
+  train.checkpoint_period =
+      read_at_least(tree, "TRAIN.CHECKPOINT_PERIOD", train.checkpoint_period, 1);
   train.keep_last_checkpoints =
       read_at_least(tree, "TRAIN.KEEP_LAST_CHECKPOINTS", train.keep_last_checkpoints, 1);
   train.auto_resume = tree.get_bool("TRAIN.AUTO_RESUME", train.auto_resume);
@@ -46,10 +47,12 @@ test_section read_test_section(const config_tree& tree, int processes) {
   test.dataset = tree.get_string("TEST.DATASET", test.dataset);
   test.batch_size = read_at_least(tree, "TEST.BATCH_SIZE", test.batch_size, 1);
   if (test.batch_size % processes != 0) {
-    fail_with_value(tree, "TEST.BATCH_SIZE", std::to_string(test.batch_size),
-                    "must be a multiple of the " + std::to_string(processes) + " processes (NUM_GPUS)");
+    fail_with_value(
+        tree, "TEST.BATCH_SIZE", std::to_string(test.batch_size),
+        "must be a multiple of the " + std::to_string(processes) + " processes (NUM_GPUS)");
   }
-  test.num_ensemble_views = read_at_least(tree, "TEST.NUM_ENSEMBLE_VIEWS", test.num_ensemble_views, 1);
+  test.num_ensemble_views =
+      read_at_least(tree, "TEST.NUM_ENSEMBLE_VIEWS", test.num_ensemble_views, 1);
   test.num_spatial_crops = tree.get_int("TEST.NUM_SPATIAL_CROPS", test.num_spatial_crops);
   if (test.num_spatial_crops != 1 && test.num_spatial_crops != 3) {
     tree.fail("TEST.NUM_SPATIAL_CROPS", "must be 1 (centre) or 3 (left, centre, right)");
@@ -106,7 +109,8 @@ train_config read_train_config(const config_tree& tree) {
   cfg.test = read_test_section(tree, cfg.processes());
   cfg.optimizer = read_optimizer_section(tree);
 
-  cfg.precise_batch_norm.enabled = tree.get_bool("BN.USE_PRECISE_STATS", cfg.precise_batch_norm.enabled);
+  cfg.precise_batch_norm.enabled =
+      tree.get_bool("BN.USE_PRECISE_STATS", cfg.precise_batch_norm.enabled);
   cfg.precise_batch_norm.num_batches =
       read_at_least(tree, "BN.NUM_BATCHES_PRECISE", cfg.precise_batch_norm.num_batches,
                     cfg.precise_batch_norm.enabled ? 1 : 0);
@@ -142,9 +146,12 @@ train_config read_train_config(const config_tree& tree) {
 
 std::string device_choice_name(device_choice choice) {
   switch (choice) {
-    case device_choice::automatic: return "auto";
-    case device_choice::cpu: return "cpu";
-    case device_choice::cuda: return "cuda";
+    case device_choice::automatic:
+      return "auto";
+    case device_choice::cpu:
+      return "cpu";
+    case device_choice::cuda:
+      return "cuda";
   }
   return "auto";
 }

@@ -1,10 +1,11 @@
+#include "train/distributed_environment.hpp"
+
 #include <doctest/doctest.h>
 
 #include <map>
 #include <string>
 
 #include "config/config_tree.hpp"
-#include "train/distributed_environment.hpp"
 
 using namespace multigrid::reference;
 
@@ -38,9 +39,13 @@ TEST_CASE("no launcher variables: a job of one") {
 }
 
 TEST_CASE("torchrun's variables") {
-  const auto environment = read_distributed_environment(
-      lookup_in({{"RANK", "3"}, {"WORLD_SIZE", "8"}, {"LOCAL_RANK", "1"}, {"MASTER_ADDR", "node7"},
-                 {"MASTER_PORT", "29400"}, {"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}));
+  const auto environment = read_distributed_environment(lookup_in({{"RANK", "3"},
+                                                                   {"WORLD_SIZE", "8"},
+                                                                   {"LOCAL_RANK", "1"},
+                                                                   {"MASTER_ADDR", "node7"},
+                                                                   {"MASTER_PORT", "29400"},
+                                                                   {"SLURM_PROCID", "0"},
+                                                                   {"SLURM_NTASKS", "2"}}));
   CHECK(environment.launcher == "torchrun");
   CHECK(environment.rank == 3);
   CHECK(environment.world_size == 8);
@@ -50,9 +55,11 @@ TEST_CASE("torchrun's variables") {
 }
 
 TEST_CASE("SLURM's variables, the master taken from the node list") {
-  const auto environment = read_distributed_environment(
-      lookup_in({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
-                 {"SLURM_NODELIST", "gpu[003-004,010],cpu1"}}));
+  const auto environment =
+      read_distributed_environment(lookup_in({{"SLURM_PROCID", "5"},
+                                              {"SLURM_NTASKS", "16"},
+                                              {"SLURM_LOCALID", "1"},
+                                              {"SLURM_NODELIST", "gpu[003-004,010],cpu1"}}));
   CHECK(environment.launcher == "slurm");
   CHECK(environment.rank == 5);
   CHECK(environment.world_size == 16);
@@ -60,9 +67,11 @@ TEST_CASE("SLURM's variables, the master taken from the node list") {
   CHECK(environment.master_address == "gpu003");
   CHECK(environment.master_port == 29500);
 
-  const auto with_address = read_distributed_environment(
-      lookup_in({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_NODELIST", "a,b"},
-                 {"MASTER_ADDR", "10.0.0.1"}, {"MASTER_PORT", "1234"}}));
+  const auto with_address = read_distributed_environment(lookup_in({{"SLURM_PROCID", "0"},
+                                                                    {"SLURM_NTASKS", "2"},
+                                                                    {"SLURM_NODELIST", "a,b"},
+                                                                    {"MASTER_ADDR", "10.0.0.1"},
+                                                                    {"MASTER_PORT", "1234"}}));
   CHECK(with_address.master_address == "10.0.0.1");
   CHECK(with_address.master_port == 1234);
 }
@@ -81,7 +90,8 @@ TEST_CASE("bad launcher variables name the variable and its value") {
   CHECK(error_of({{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "1"}})
             .find("RANK=2: must be below WORLD_SIZE=2") != std::string::npos);
   CHECK(error_of({{"RANK", "0"}, {"WORLD_SIZE", "0"}}).find("WORLD_SIZE=0") != std::string::npos);
-  CHECK(error_of({{"RANK", "0"}}).find("RANK and WORLD_SIZE must be set together") != std::string::npos);
+  CHECK(error_of({{"RANK", "0"}}).find("RANK and WORLD_SIZE must be set together") !=
+        std::string::npos);
   CHECK(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}}).find("MASTER_PORT is not set") !=
         std::string::npos);
   CHECK(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_PORT", "70000"}})

@@ -1,3 +1,5 @@
+#include "train/metrics.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -5,7 +7,6 @@
 #include <sstream>
 
 #include "temporary_folder.hpp"
-#include "train/metrics.hpp"
 
 using namespace multigrid::reference;
 using multigrid::reference::testing::temporary_folder;
@@ -120,7 +121,8 @@ TEST_CASE("a line torn by a crash is skipped; a bad line elsewhere names file an
          << "not json\n"
          << to_json(iteration_at(0, 1, 3)).dump() << "\n";
   }
-  CHECK_THROWS_WITH_AS(read_metrics(bad), doctest::Contains((bad + ":2: not a metrics record").c_str()),
+  CHECK_THROWS_WITH_AS(read_metrics(bad),
+                       doctest::Contains((bad + ":2: not a metrics record").c_str()),
                        metrics_error);
   {
     std::ofstream file(bad);
@@ -141,7 +143,8 @@ TEST_CASE("truncating keeps what a checkpoint at that step had written") {
   CHECK(history.epochs.size() == 1);
   CHECK(history.evaluations.size() == 1);
 
-  truncate_metrics(path, 4);  // resumed at the end of epoch 0: its epoch and evaluation records stay
+  truncate_metrics(path,
+                   4);  // resumed at the end of epoch 0: its epoch and evaluation records stay
   history = read_metrics(path);
   CHECK(history.iterations.size() == 4);
   CHECK(history.epochs.size() == 1);

@@ -1,9 +1,10 @@
+#include "train/progress.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdio>
 #include <string>
 
-#include "train/progress.hpp"
 #include "train/throughput_meter.hpp"
 
 using namespace multigrid::reference;
@@ -64,8 +65,10 @@ TEST_CASE("not on a terminal: one plain line every LOG_PERIOD iterations and at 
   const auto text = contents(file);
   std::fclose(file);
   CHECK(text.find('\r') == std::string::npos);
-  CHECK(std::count(text.begin(), text.end(), '\n') == 3 + 2);  // iterations 4, 8, 10; summary; message
-  CHECK(text.find("epoch 3/40 done: stage 0 B 0x0x0, 10 iterations, loss 2.0000") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') ==
+        3 + 2);  // iterations 4, 8, 10; summary; message
+  CHECK(text.find("epoch 3/40 done: stage 0 B 0x0x0, 10 iterations, loss 2.0000") !=
+        std::string::npos);
   CHECK(text.find("val top-1 12.50%\n") != std::string::npos);
 }
 

@@ -1,13 +1,15 @@
+#include "train/run_report.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <fstream>
 #include <regex>
 
+#include "child_process.hpp"
 #include "report/atomic_file.hpp"
 #include "temporary_folder.hpp"
 #include "train/run_layout.hpp"
-#include "train/run_report.hpp"
 
 using namespace multigrid::reference;
 using multigrid::reference::testing::temporary_folder;
@@ -64,8 +66,7 @@ void write_run(const run_layout& layout, int epochs, std::int64_t per_epoch, int
   log.append(test);
 }
 
-const char* standard_config =
-    "SOLVER:\n  MAX_EPOCH: 3\n  BASE_LR: 0.1\nTRAIN:\n  BATCH_SIZE: 8\n";
+const char* standard_config = "SOLVER:\n  MAX_EPOCH: 3\n  BASE_LR: 0.1\nTRAIN:\n  BATCH_SIZE: 8\n";
 const char* multigrid_config =
     "SOLVER:\n  MAX_EPOCH: 3\n  BASE_LR: 0.1\n  LR_POLICY: steps_with_relative_lrs\n"
     "  STEPS: [0, 2]\n  LRS: [1, 0.1]\nTRAIN:\n  BATCH_SIZE: 8\nMULTIGRID:\n  LONG_CYCLE: True\n"
@@ -73,7 +74,8 @@ const char* multigrid_config =
 
 std::size_t count(const std::string& text, const std::string& pattern) {
   std::size_t found = 0;
-  for (auto at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + 1)) ++found;
+  for (auto at = text.find(pattern); at != std::string::npos; at = text.find(pattern, at + 1))
+    ++found;
   return found;
 }
 
@@ -86,7 +88,8 @@ TEST_CASE("the report of two runs shares the axes and draws both schedules") {
   write_run(standard, 3, 10, 8, 1.0, standard_config);
   write_run(multigrid, 4, 6, 32, 0.5, multigrid_config);
 
-  const std::vector<run_record> runs = {load_run(standard.output_dir), load_run(multigrid.output_dir)};
+  const std::vector<run_record> runs = {load_run(standard.output_dir),
+                                        load_run(multigrid.output_dir)};
   CHECK(runs[0].label == "standard");
   REQUIRE(runs[1].schedule.has_value());
   CHECK(runs[1].schedule->multigrid.long_cycle);
@@ -112,15 +115,20 @@ TEST_CASE("the report of two runs shares the axes and draws both schedules") {
   CHECK(svg.find("training against epochs") != std::string::npos);
   CHECK(svg.find("training against wall-clock") != std::string::npos);
   CHECK(svg.find("multigrid: val top-1") != std::string::npos);
-  CHECK(std::regex_search(svg, std::regex("<svg y=\"[1-9][0-9.]*\"")));  // second chart below the first
+  CHECK(std::regex_search(svg,
+                          std::regex("<svg y=\"[1-9][0-9.]*\"")));  // second chart below the first
 
   write_run_report(runs, folder.file("report.svg"));
   CHECK(std::filesystem::file_size(folder.file("report.svg")) == svg.size());
 
   const auto table = run_summary_table(runs);
   CHECK(table.find("standard") != std::string::npos);
-  CHECK(std::regex_search(table, std::regex(R"(standard\s+3\s+30\s+0:00:31\s+8\.0\s+0\.3333\s+30\.00/32\.00\s+42\.00/80\.00 \(30\))")));
-  CHECK(std::regex_search(table, std::regex(R"(multigrid\s+4\s+24\s+0:00:13\s+64\.0\s+0\.2500\s+40\.00/42\.00)")));
+  CHECK(std::regex_search(
+      table,
+      std::regex(
+          R"(standard\s+3\s+30\s+0:00:31\s+8\.0\s+0\.3333\s+30\.00/32\.00\s+42\.00/80\.00 \(30\))")));
+  CHECK(std::regex_search(
+      table, std::regex(R"(multigrid\s+4\s+24\s+0:00:13\s+64\.0\s+0\.2500\s+40\.00/42\.00)")));
 }
 
 TEST_CASE("a crashed run without config or finished epoch still gives a report") {
@@ -149,10 +157,51 @@ TEST_CASE("a crashed run without config or finished epoch still gives a report")
 }
 
 TEST_CASE("stacking SVG documents offsets each below the previous") {
-  const std::string a = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" height=\"50\"><rect/></svg>\n";
-  const std::string b = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"30\"><circle/></svg>\n";
+  const std::string a =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"100\" height=\"50\"><rect/></svg>\n";
+  const std::string b =
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"30\"><circle/></svg>\n";
   const auto stacked = stack_svg_documents({a, b});
   CHECK(stacked.find("width=\"120.00\" height=\"80.00\"") != std::string::npos);
   CHECK(stacked.find("<svg y=\"0.00\" xmlns") != std::string::npos);
   CHECK(stacked.find("<svg y=\"50.00\" xmlns") != std::string::npos);
 }
+
+#ifdef RUN_REPORT_TOOL
+TEST_CASE("multigrid-run-report rebuilds the report of run folders") {
+  temporary_folder folder("report-tool");
+  const run_layout standard{folder.file("standard")};
+  const run_layout multigrid{folder.file("multigrid")};
+  write_run(standard, 2, 5, 8, 1.0, standard_config);
+  write_run(multigrid, 3, 4, 32, 0.5, multigrid_config);
+  using multigrid::reference::testing::child_process;
+  {
+    child_process tool({RUN_REPORT_TOOL, standard.output_dir}, {}, folder.file("one.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 0);
+    CHECK(tool.output().find("standard") != std::string::npos);
+    CHECK(std::filesystem::file_size(standard.report()) > 1000);
+  }
+  {
+    child_process tool({RUN_REPORT_TOOL, "--label", "baseline", standard.output_dir,
+                        multigrid.output_dir, "--svg", folder.file("both.svg")},
+                       {}, folder.file("two.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 0);
+    CHECK(tool.output().find("baseline") != std::string::npos);
+    CHECK(tool.output().find("multigrid") != std::string::npos);
+    CHECK(std::filesystem::exists(folder.file("both.svg")));
+  }
+  {
+    child_process tool({RUN_REPORT_TOOL, standard.output_dir, multigrid.output_dir}, {},
+                       folder.file("usage.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 2);
+    CHECK(tool.output().find("several runs: name the report with --svg FILE") != std::string::npos);
+  }
+  {
+    std::ofstream(multigrid.metrics(), std::ios::app) << "garbage\n{\"type\":\"epoch\"}\n";
+    child_process tool({RUN_REPORT_TOOL, multigrid.output_dir}, {}, folder.file("bad.log"));
+    CHECK(tool.wait_for(std::chrono::seconds(60)) == 1);
+    CHECK(tool.output().find(multigrid.metrics() + ":20: not a metrics record") !=
+          std::string::npos);
+  }
+}
+#endif

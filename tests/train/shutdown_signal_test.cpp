@@ -1,10 +1,10 @@
+#include "train/shutdown_signal.hpp"
+
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
-
-#include "train/shutdown_signal.hpp"
 
 using namespace multigrid::reference;
 

@@ -1,3 +1,5 @@
+#include "train/train_config.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
@@ -6,7 +8,6 @@
 #include "config/schedule_config.hpp"
 #include "tools/cli_support.hpp"
 #include "train/resolved_config.hpp"
-#include "train/train_config.hpp"
 
 using namespace multigrid::reference;
 
@@ -114,7 +115,8 @@ TEST_CASE("every unsupported value is an error naming key, value and origin") {
       {"NUM_GPUS: 3\n", {}, "TEST.BATCH_SIZE = 8 (default): must be a multiple of the 3 processes"},
       {"", {"TEST.NUM_ENSEMBLE_VIEWS", "0"}, "TEST.NUM_ENSEMBLE_VIEWS = 0"},
       {"", {"TEST.NUM_SPATIAL_CROPS", "2"}, "TEST.NUM_SPATIAL_CROPS = 2: must be 1"},
-      {"", {"BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "0"},
+      {"",
+       {"BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "0"},
        "BN.NUM_BATCHES_PRECISE = 0: must be at least 1"},
       {"", {"BN.NUM_BATCHES_PRECISE", "-1"}, "BN.NUM_BATCHES_PRECISE = -1"},
       {"", {"DATA_LOADER.NUM_WORKERS", "-2"}, "DATA_LOADER.NUM_WORKERS = -2"},
@@ -125,7 +127,9 @@ TEST_CASE("every unsupported value is an error naming key, value and origin") {
       {"", {"OUTPUT_DIR", "''"}, "OUTPUT_DIR"},
       {"", {"DIST_BACKEND", "mpi"}, "DIST_BACKEND = mpi: must be nccl or gloo"},
       {"", {"DEVICE", "tpu"}, "DEVICE = tpu: must be auto, cpu or cuda"},
-      {"", {"DEVICE", "cpu", "TRAIN.CUDA_GRAPHS", "True"}, "TRAIN.CUDA_GRAPHS = True: needs DEVICE"},
+      {"",
+       {"DEVICE", "cpu", "TRAIN.CUDA_GRAPHS", "True"},
+       "TRAIN.CUDA_GRAPHS = True: needs DEVICE"},
       {"", {"DIST_TIMEOUT_SECONDS", "0"}, "DIST_TIMEOUT_SECONDS = 0"},
       {"", {"DIST_TIMEOUT_SECONDS", "soon"}, "DIST_TIMEOUT_SECONDS = soon: must be a number"},
   };
@@ -146,7 +150,8 @@ TEST_CASE("a bad config makes a tool exit with status 2") {
 
 TEST_CASE("the resolved config holds file, overrides and defaults, and reads back the same") {
   const auto tree = tree_of(
-      "MODEL:\n  NUM_CLASSES: 7\nSOLVER:\n  BASE_LR: 0.2\n  STEPS: [0, 10, 20]\n  LRS: [1, 0.1, 0.01]\n"
+      "MODEL:\n  NUM_CLASSES: 7\nSOLVER:\n  BASE_LR: 0.2\n  STEPS: [0, 10, 20]\n  LRS: [1, 0.1, "
+      "0.01]\n"
       "  LR_POLICY: steps_with_relative_lrs\n  MAX_EPOCH: 30\nMULTIGRID:\n  LONG_CYCLE: True\n",
       {"TRAIN.EVAL_PERIOD", "2"});
   const auto schedule = read_schedule_config(tree);
@@ -155,9 +160,9 @@ TEST_CASE("the resolved config holds file, overrides and defaults, and reads bac
   add_schedule_keys(resolved, schedule);
   add_train_keys(resolved, train);
   const auto leaves = resolved.flatten();
-  CHECK(leaves.at("MODEL.NUM_CLASSES") == "7");           // from the file, not read by us
-  CHECK(leaves.at("TRAIN.EVAL_PERIOD") == "2");           // override
-  CHECK(leaves.at("TEST.NUM_ENSEMBLE_VIEWS") == "10");    // default
+  CHECK(leaves.at("MODEL.NUM_CLASSES") == "7");         // from the file, not read by us
+  CHECK(leaves.at("TRAIN.EVAL_PERIOD") == "2");         // override
+  CHECK(leaves.at("TEST.NUM_ENSEMBLE_VIEWS") == "10");  // default
   CHECK(leaves.at("SOLVER.MOMENTUM") == "0.9");
   CHECK(leaves.at("SOLVER.WEIGHT_DECAY") == "0.0001");
   CHECK(leaves.at("SOLVER.NESTEROV") == "True");
@@ -174,7 +179,8 @@ TEST_CASE("the resolved config holds file, overrides and defaults, and reads bac
   CHECK(schedule_again.solver.steps == schedule.solver.steps);
   CHECK(schedule_again.solver.lrs == schedule.solver.lrs);
   CHECK(schedule_again.multigrid.short_cycle_factors == schedule.multigrid.short_cycle_factors);
-  CHECK(schedule_again.multigrid.long_cycle_factors.size() == schedule.multigrid.long_cycle_factors.size());
+  CHECK(schedule_again.multigrid.long_cycle_factors.size() ==
+        schedule.multigrid.long_cycle_factors.size());
   CHECK(schedule_again.multigrid.long_cycle_factors[0].spatial ==
         schedule.multigrid.long_cycle_factors[0].spatial);
   const auto train_again = read_train_config(tree_again);
