@@ -33,8 +33,12 @@ void check_clips_per_video(const multigrid::clip_shape& shape, const training_cl
   }
 }
 
+// Each clip's randomness (start, stride, scale, crop) is drawn from a stream seeded by the video
+// and the pass's seed, not by the clip's batch or rank: a video is augmented the same way in an
+// epoch whether one process or eight load it, so runs on different numbers of processes see the
+// same clips. A training epoch uses each video at most once.
 std::vector<clip_job> jobs_for(const std::int64_t* videos, int batch_clips,
-                               const clip_request& request, std::uint64_t batch_seed) {
+                               const clip_request& request, std::uint64_t pass_seed) {
   const int per_video = request.clips();
   std::vector<clip_job> jobs;
   for (int j = 0; j < batch_clips / per_video; ++j) {
@@ -42,7 +46,7 @@ std::vector<clip_job> jobs_for(const std::int64_t* videos, int batch_clips,
     job.video = videos[j];
     job.first_clip = j * per_video;
     job.request = request;
-    job.seed = combine_seed({batch_seed, static_cast<std::uint64_t>(j)});
+    job.seed = combine_seed({pass_seed, static_cast<std::uint64_t>(videos[j])});
     jobs.push_back(job);
   }
   return jobs;
@@ -149,10 +153,9 @@ std::optional<batch_layout> training_batches::operator()(std::int64_t global_ite
   layout.crop_size = step.shape.crop;
   layout.epoch = step.epoch;
   const auto request = training_request(step.shape, settings.sampling_rate, options_);
-  const auto batch_seed =
-      combine_seed({seed_, training_tag, static_cast<std::uint64_t>(step.epoch),
-                    static_cast<std::uint64_t>(step.iteration), static_cast<std::uint64_t>(rank_)});
-  layout.jobs = jobs_for(&*batch.first, layout.clips, request, batch_seed);
+  const auto pass_seed =
+      combine_seed({seed_, training_tag, static_cast<std::uint64_t>(step.epoch)});
+  layout.jobs = jobs_for(&*batch.first, layout.clips, request, pass_seed);
   layout.step = step;
   return layout;
 }
@@ -199,10 +202,11 @@ std::optional<batch_layout> precise_bn_batches::operator()(std::int64_t number) 
   layout.crop_size = shape_.crop;
   layout.epoch = epoch_;
   const auto request = training_request(shape_, sampling_rate_, options_);
-  const auto batch_seed =
+  // Precise BN wraps around the shard when it needs more videos: its batches are seeded apart.
+  const auto pass_seed =
       combine_seed({seed_, precise_tag, static_cast<std::uint64_t>(epoch_),
                     static_cast<std::uint64_t>(number), static_cast<std::uint64_t>(rank_)});
-  layout.jobs = jobs_for(chosen.data(), layout.clips, request, batch_seed);
+  layout.jobs = jobs_for(chosen.data(), layout.clips, request, pass_seed);
   return layout;
 }
 
