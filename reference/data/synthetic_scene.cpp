@@ -11,8 +11,8 @@ namespace {
 constexpr double pi = 3.14159265358979323846;
 
 // Motion per second, relative to the frame's short side; rotation in degrees per second.
-constexpr double translation_per_second = 0.35;
-constexpr double rotation_degrees_per_second = 90;
+constexpr double translation_per_second = 0.8;
+constexpr double rotation_degrees_per_second = 180;
 constexpr double scaling_period_seconds = 2.5;  // sizes grow (or shrink) 2.5x, then restart
 constexpr double scaling_ratio = 2.5;
 
@@ -87,14 +87,14 @@ synthetic_scene::synthetic_scene(scene_content content, const motion_class& moti
   }
   gradient_angle_ = random.uniform(0, 2 * pi);
   speed_jitter_ = random.uniform(0.8, 1.2);
-  const int count = static_cast<int>(random.integer(2, 3));
+  const int count = static_cast<int>(random.integer(5, 8));
   const double short_side = std::min(width, height);
   for (int i = 0; i < count; ++i) {
     shape_appearance shape;
     shape.form = static_cast<shape_form>(random.integer(0, 2));
     shape.x = random.uniform(0, width);
     shape.y = random.uniform(0, height);
-    shape.size = short_side * random.uniform(0.12, 0.2);
+    shape.size = short_side * random.uniform(0.15, 0.3);
     shape.aspect = random.uniform(0.45, 0.7);
     shape.angle = random.uniform(0, 2 * pi);
     shape.phase = random.uniform(0, scaling_period_seconds);

@@ -3,7 +3,7 @@
 #include "compat/torch_compat.hpp"
 #include "data/clip_normalization.hpp"
 
-#if MULTIGRID_WITH_CUDA_GRAPHS
+#if MULTIGRID_WITH_CUDA
 #include <ATen/cuda/CUDAGraph.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -14,7 +14,7 @@
 
 namespace multigrid::reference {
 
-bool cuda_graphs_supported() noexcept { return MULTIGRID_WITH_CUDA_GRAPHS != 0; }
+bool cuda_graphs_supported() noexcept { return MULTIGRID_WITH_CUDA != 0; }
 
 struct graphed_training_step::implementation {
   SlowFast model;
@@ -24,12 +24,12 @@ struct graphed_training_step::implementation {
   std::array<float, 3> std;
   std::function<void(const std::string&)> report;
   int warmup_steps;
-  bool capturing = MULTIGRID_WITH_CUDA_GRAPHS != 0;
+  bool capturing = MULTIGRID_WITH_CUDA != 0;
   torch::Tensor lr;  ///< device scalar read by the captured SGD
 
   using shape_key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>;
   std::map<shape_key, int> eager_steps;  ///< warm-up steps done at each shape since the last reset
-#if MULTIGRID_WITH_CUDA_GRAPHS
+#if MULTIGRID_WITH_CUDA
   struct captured_step {
     at::cuda::CUDAGraph graph;
     torch::Tensor clips;
@@ -101,7 +101,7 @@ graphed_training_step::~graphed_training_step() = default;
 bool graphed_training_step::capturing() const noexcept { return implementation_->capturing; }
 
 int graphed_training_step::graphs() const noexcept {
-#if MULTIGRID_WITH_CUDA_GRAPHS
+#if MULTIGRID_WITH_CUDA
   return static_cast<int>(implementation_->graphs.size());
 #else
   return 0;
@@ -111,7 +111,7 @@ int graphed_training_step::graphs() const noexcept {
 void graphed_training_step::reset() {
   auto& self = *implementation_;
   self.eager_steps.clear();
-#if MULTIGRID_WITH_CUDA_GRAPHS
+#if MULTIGRID_WITH_CUDA
   if (!self.graphs.empty()) {
     torch::cuda::synchronize();
     self.graphs.clear();
@@ -128,7 +128,7 @@ torch::Tensor graphed_training_step::run(const torch::Tensor& clips, const torch
     ++self.eager_steps[key];
     return self.eager(clips, labels, lr);
   }
-#if MULTIGRID_WITH_CUDA_GRAPHS
+#if MULTIGRID_WITH_CUDA
   auto found = self.graphs.find(key);
   if (found == self.graphs.end()) {
     auto step = std::make_unique<implementation::captured_step>();

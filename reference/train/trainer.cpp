@@ -8,9 +8,13 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "compat/torch_compat.hpp"
+#if MULTIGRID_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#endif
 #include "data/annotation_format.hpp"
 #include "data/clip_loader.hpp"
 #include "model/model_state.hpp"
@@ -90,8 +94,10 @@ class training_run {
  private:
   bool is_main() const { return group_->rank() == 0; }
 
+  /// A line for the user (rank 0 only). The loaders report broken videos from their threads.
   void say(const std::string& text) {
     if (!is_main()) return;
+    std::lock_guard<std::mutex> lock(say_mutex_);
     if (progress_) {
       progress_->message(text);
     } else {
@@ -104,14 +110,11 @@ class training_run {
     const auto environment = read_distributed_environment();
     check_world_size(environment, config_.train.num_gpus);
     device_ = select_device(config_.train.device, environment.local_rank);
-    process_group_options group_options;
-    group_options.timeout = std::chrono::milliseconds(
-        static_cast<std::int64_t>(config_.train.distributed_timeout_seconds * 1000));
-    group_options.backend =
-        device_.is_cuda() && config_.train.backend == distributed_backend::nccl && nccl_available()
-            ? collective_backend::nccl
-            : collective_backend::gloo;
-    group_ = process_group::join(environment, group_options);
+#if MULTIGRID_WITH_CUDA
+    // NCCL and every allocation without an explicit device use the current device.
+    if (device_.is_cuda()) c10::cuda::set_device(device_.index());
+#endif
+    group_ = process_group::join(environment, process_group_options_for(config_.train, device_));
 
     // Debian's LibTorch starts with one intra-op thread whatever the machine has; use the cores
     // this process has unless OMP_NUM_THREADS says otherwise.
@@ -247,8 +250,14 @@ class training_run {
     checkpoint.load(parts());
     position_ = checkpoint.state().position;
     history_ = checkpoint.state().history;
-    const auto warning = restore_rng_state(checkpoint.state().rng);
-    if (!warning.empty()) say(warning);
+    const auto& states = checkpoint.state().rng;
+    if (static_cast<int>(states.size()) == group_->size()) {
+      const auto warning = restore_rng_state(states[static_cast<std::size_t>(group_->rank())]);
+      if (!warning.empty()) say(warning);
+    } else {
+      say("the checkpoint holds the random state of " + std::to_string(states.size()) +
+          " processes, not " + std::to_string(group_->size()) + ": random state not restored");
+    }
     if (is_main()) truncate_metrics(layout_.metrics(), position_.global_iteration);
     say("resuming from " + *latest + " at epoch " + std::to_string(position_.epoch) +
         ", iteration " + std::to_string(position_.iteration_in_epoch));
@@ -272,14 +281,17 @@ class training_run {
     applied_stage_ = step.stage;
   }
 
+  /// Every process calls it (the random states are gathered); rank 0 writes, since the model is
+  /// the same on all.
   void save_checkpoint() {
-    // Every process takes part in nothing here but rank 0 writes: the model is identical on all.
+    auto local = capture_rng_state();
+    local.loader_seed = static_cast<std::uint64_t>(config_.train.rng_seed);
+    auto states = gather_rng_states(*group_, local);
     if (!is_main()) return;
     model_->pool_batch_norm_statistics();  // mid-epoch too: the checkpoint holds plain BN
     checkpoint_state state;
     state.position = position_;
-    state.rng = capture_rng_state();
-    state.rng.loader_seed = static_cast<std::uint64_t>(config_.train.rng_seed);
+    state.rng = std::move(states);
     state.history = history_;
     state.config_yaml = config_.resolved.yaml();
     checkpoints_->save(state, parts(), config_.train.train.keep_last_checkpoints,
@@ -365,6 +377,7 @@ class training_run {
           state.clips_per_second = meter.epoch_clips_per_second();
           state.data_wait_share = meter.epoch_data_wait_share();
           state.epoch_seconds = meter.epoch_seconds();
+          std::lock_guard<std::mutex> lock(say_mutex_);
           progress_->update(state);
         }
         if (agreement[2].item<double>() > 0 && step.iteration + 1 < step.iterations_in_epoch) {
@@ -428,6 +441,7 @@ class training_run {
     last_epoch_loss_ = mean_loss;
     if (is_main()) {
       metrics_->append(record);
+      std::lock_guard<std::mutex> lock(say_mutex_);
       progress_->end_epoch(record, plan_->epochs());
     }
 
@@ -519,6 +533,7 @@ class training_run {
   metrics_history history_;
   std::optional<evaluation_result> last_validation_;
   int applied_stage_ = -1;
+  std::mutex say_mutex_;
   double last_epoch_loss_ = 0;
 };
 
