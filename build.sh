@@ -17,6 +17,7 @@ packages=(
   doctest-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
   libtorch-dev libgloo-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
+  ffmpeg valgrind
 )
 
 install_packages() {
@@ -42,9 +43,7 @@ case "${1:-}" in
   demo)
     install_packages
     build
-    mkdir -p demo-output
-    "$BUILD_DIR/bin/multigrid-schedule" reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml \
-      --svg demo-output/kinetics-schedule.svg
+    "$BUILD_DIR/bin/multigrid-train" --demo --output demo-output
     ;;
   test)
     install_packages

@@ -17,6 +17,17 @@ namespace multigrid::reference {
 bool cuda_graphs_supported() noexcept { return MULTIGRID_WITH_CUDA != 0; }
 
 struct graphed_training_step::implementation {
+  implementation(SlowFast model, training_optimizer& optimizer, torch::Device device,
+                 std::array<float, 3> mean, std::array<float, 3> std,
+                 std::function<void(const std::string&)> report, int warmup_steps)
+      : model(std::move(model)),
+        optimizer(optimizer),
+        device(device),
+        mean(mean),
+        std(std),
+        report(std::move(report)),
+        warmup_steps(warmup_steps) {}
+
   SlowFast model;
   training_optimizer& optimizer;
   torch::Device device;
@@ -90,8 +101,8 @@ graphed_training_step::graphed_training_step(SlowFast model, training_optimizer&
                                              std::array<float, 3> std,
                                              std::function<void(const std::string&)> report,
                                              int warmup_steps)
-    : implementation_(new implementation{std::move(model), optimizer, device, mean, std,
-                                         std::move(report), warmup_steps}) {
+    : implementation_(std::make_unique<implementation>(std::move(model), optimizer, device, mean,
+                                                       std, std::move(report), warmup_steps)) {
   implementation_->lr = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
   if (!device.is_cuda()) implementation_->capturing = false;
 }
