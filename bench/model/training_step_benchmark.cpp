@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bench_environment.hpp"
 #include "compat/torch_compat.hpp"
 #include "model/memory_format.hpp"
 #include "model/slowfast.hpp"
@@ -38,47 +39,9 @@ namespace {
 
 using namespace multigrid::reference;
 
-struct clip_batch_shape {
-  int batch = 0;
-  int frames = 0;
-  int crop = 0;
-};
-
-std::string environment(const char* name, const std::string& fallback) {
-  const char* value = std::getenv(name);
-  return value != nullptr && *value != '\0' ? value : fallback;
-}
-
-int environment_int(const char* name, int fallback) {
-  const auto text = environment(name, "");
-  if (text.empty()) return fallback;
-  try {
-    std::size_t used = 0;
-    const int value = std::stoi(text, &used);
-    if (used == text.size() && value >= 0) return value;
-  } catch (const std::exception&) {
-  }
-  throw std::invalid_argument(std::string(name) + "=" + text + " is not a non-negative integer");
-}
-
-std::vector<clip_batch_shape> parse_shapes(const std::string& text) {
-  std::vector<clip_batch_shape> shapes;
-  std::stringstream list(text);
-  std::string item;
-  while (std::getline(list, item, ',')) {
-    clip_batch_shape shape;
-    char x1 = 0;
-    char x2 = 0;
-    std::istringstream fields(item);
-    if (!(fields >> shape.batch >> x1 >> shape.frames >> x2 >> shape.crop) || x1 != 'x' ||
-        x2 != 'x' || !fields.eof() || shape.batch < 1 || shape.frames < 1 || shape.crop < 1) {
-      throw std::invalid_argument("MULTIGRID_BENCH_SHAPES: `" + item +
-                                  "` is not BATCHxFRAMESxCROP, e.g. 8x32x224");
-    }
-    shapes.push_back(shape);
-  }
-  return shapes;
-}
+using multigrid::bench::clip_batch_shape;
+using multigrid::bench::environment;
+using multigrid::bench::environment_int;
 
 struct settings {
   torch::Device device{torch::kCPU};
@@ -97,11 +60,9 @@ settings read_settings() {
     throw std::invalid_argument("MULTIGRID_BENCH_DEVICE=cuda, but no CUDA device is available");
   }
   s.device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  // PySlowFast's per-GPU batches for the Kinetics schedule (64 clips on 8 GPUs at the base shape):
-  // the long-cycle shapes and their short-cycle variants.
-  const std::string gpu_shapes =
-      "128x8x112,64x8x158,64x16x112,32x16x158,16x16x224,32x32x112,16x32x158,8x32x224";
-  s.shapes = parse_shapes(environment("MULTIGRID_BENCH_SHAPES", cuda ? gpu_shapes : "1x8x112"));
+  s.shapes = multigrid::bench::parse_shapes(
+      environment("MULTIGRID_BENCH_SHAPES", cuda ? multigrid::bench::kinetics_gpu_shapes : "1x8x112"),
+      "MULTIGRID_BENCH_SHAPES");
   if (const int threads = environment_int("MULTIGRID_BENCH_THREADS", 0); threads > 0) {
     torch::set_num_threads(threads);
   }
@@ -176,9 +137,7 @@ void training_step(benchmark::State& state, clip_batch_shape shape) {
     if (cuda) torch::cuda::synchronize();
   };
 
-  std::ostringstream key;
-  key << shape.batch << "x" << shape.frames << "x" << shape.crop;
-  if (training.warmed_up.insert(key.str()).second) {
+  if (training.warmed_up.insert(multigrid::bench::shape_name(shape)).second) {
     for (int i = 0; i < s.warmup; ++i) step();
   }
   for (auto _ : state) step();
@@ -195,8 +154,7 @@ void training_step(benchmark::State& state, clip_batch_shape shape) {
 bool register_training_steps() {
   const auto& s = bench_settings();
   for (const auto& shape : s.shapes) {
-    const std::string name = "training_step/" + std::to_string(shape.batch) + "x" +
-                             std::to_string(shape.frames) + "x" + std::to_string(shape.crop);
+    const std::string name = "training_step/" + multigrid::bench::shape_name(shape);
     // Single-step repetitions and their median, as the baseline reports.
     benchmark::RegisterBenchmark(name.c_str(), training_step, shape)
         ->Unit(benchmark::kMillisecond)

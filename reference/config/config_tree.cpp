@@ -5,15 +5,15 @@
 #include <sstream>
 
 namespace multigrid::reference {
-namespace {
-
-std::vector<std::string> split_key(const std::string& key) {
+std::vector<std::string> split_config_key(const std::string& key) {
   std::vector<std::string> parts;
   std::string part;
   std::istringstream stream(key);
   while (std::getline(stream, part, '.')) parts.push_back(part);
   return parts;
 }
+
+namespace {
 
 std::string node_text(const YAML::Node& node) {
   if (node.IsScalar()) return node.Scalar();
@@ -78,7 +78,7 @@ void config_tree::apply_overrides(const std::vector<std::string>& pairs) {
 }
 
 void config_tree::set(const std::string& key, const YAML::Node& value, const std::string& origin) {
-  const auto parts = split_key(key);
+  const auto parts = split_config_key(key);
   // yaml-cpp nodes are handles: move along the path with reset(), which rebinds the handle,
   // never with operator=, which would overwrite the node it points to.
   YAML::Node section;
@@ -106,7 +106,7 @@ std::optional<YAML::Node> config_tree::find(const std::string& key) const {
   // the tree, and non-const lookups of missing keys insert them.
   YAML::Node walker;
   walker.reset(root_);
-  for (const auto& part : split_key(key)) {
+  for (const auto& part : split_config_key(key)) {
     if (!walker.IsMap()) return std::nullopt;
     const YAML::Node& parent = walker;
     const YAML::Node child = parent[part];

@@ -22,6 +22,9 @@ class config_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// "SOLVER.BASE_LR" -> {"SOLVER", "BASE_LR"}.
+std::vector<std::string> split_config_key(const std::string& key);
+
 class config_tree {
  public:
   config_tree();

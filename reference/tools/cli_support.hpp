@@ -2,7 +2,9 @@
 // What every command-line tool shares: reading the PySlowFast-style config with its trailing
 // KEY VALUE overrides, and the exit codes (0 success, 1 failure at run time, 2 bad usage or config).
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
@@ -20,6 +22,24 @@ class usage_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// An option's integer value; a usage_error naming the option otherwise.
+inline int option_int(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < INT_MIN || value > INT_MAX) {
+    throw usage_error(option + ": `" + text + "` is not an integer");
+  }
+  return static_cast<int>(value);
+}
+
+/// An option's numeric value; a usage_error naming the option otherwise.
+inline double option_double(const std::string& option, const std::string& text) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0') throw usage_error(option + ": `" + text + "` is not a number");
+  return value;
+}
 
 /// Loads CONFIG (or an empty config when `path` is empty) and applies the overrides.
 inline config_tree load_config(const std::string& path, const std::vector<std::string>& overrides) {

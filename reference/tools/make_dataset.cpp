@@ -40,21 +40,6 @@ constexpr const char* usage =
     "  --quiet                 no line per video\n"
     "Videos that already exist are kept: an interrupted run resumes.\n";
 
-int to_int(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0')
-    throw usage_error(option + ": `" + text + "` is not an integer");
-  return static_cast<int>(value);
-}
-
-double to_double(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const double value = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0') throw usage_error(option + ": `" + text + "` is not a number");
-  return value;
-}
-
 int run(int argc, char** argv) {
   synthetic_dataset_options options;
   options.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -69,33 +54,33 @@ int run(int argc, char** argv) {
       std::fputs(usage, stdout);
       return 0;
     } else if (arg == "--classes") {
-      options.classes = to_int(arg, value());
+      options.classes = option_int(arg, value());
     } else if (arg == "--train-per-class") {
-      options.train_per_class = to_int(arg, value());
+      options.train_per_class = option_int(arg, value());
     } else if (arg == "--val-per-class") {
-      options.val_per_class = to_int(arg, value());
+      options.val_per_class = option_int(arg, value());
     } else if (arg == "--test-per-class") {
-      options.test_per_class = to_int(arg, value());
+      options.test_per_class = option_int(arg, value());
     } else if (arg == "--size") {
       const auto text = value();
       const auto x = text.find('x');
       if (x == std::string::npos) throw usage_error("--size: expected WxH, found `" + text + "`");
-      options.width = to_int(arg, text.substr(0, x));
-      options.height = to_int(arg, text.substr(x + 1));
+      options.width = option_int(arg, text.substr(0, x));
+      options.height = option_int(arg, text.substr(x + 1));
     } else if (arg == "--fps") {
-      options.fps = to_double(arg, value());
+      options.fps = option_double(arg, value());
     } else if (arg == "--seconds") {
-      options.seconds = to_double(arg, value());
+      options.seconds = option_double(arg, value());
     } else if (arg == "--codec") {
       options.codec = value();
     } else if (arg == "--keyframe-interval") {
-      options.keyframe_interval = to_int(arg, value());
+      options.keyframe_interval = option_int(arg, value());
     } else if (arg == "--preset") {
       options.preset = value();
     } else if (arg == "--quality") {
-      options.quality = to_int(arg, value());
+      options.quality = option_int(arg, value());
     } else if (arg == "--rotation") {
-      options.rotation = to_int(arg, value());
+      options.rotation = option_int(arg, value());
     } else if (arg == "--content") {
       const auto kind = value();
       if (kind == "motion") {
@@ -110,7 +95,7 @@ int run(int argc, char** argv) {
     } else if (arg == "--seed") {
       options.seed = static_cast<std::uint64_t>(std::strtoull(value().c_str(), nullptr, 10));
     } else if (arg == "--jobs") {
-      options.jobs = to_int(arg, value());
+      options.jobs = option_int(arg, value());
     } else if (arg == "--quiet") {
       quiet = true;
     } else if (arg.rfind("--", 0) == 0) {

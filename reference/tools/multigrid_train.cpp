@@ -20,8 +20,9 @@ constexpr const char* usage =
     "  CONFIG        PySlowFast-style YAML config (see reference/configs/)\n"
     "  --resume      continue from OUTPUT_DIR's newest checkpoint (fail if there is none)\n"
     "  --no-resume   start afresh even if OUTPUT_DIR has checkpoints\n"
-    "  --stop-after-epochs N  stop once N epochs are done (run again to resume)\n"
     "                (default: resume when there is one and TRAIN.AUTO_RESUME is True)\n"
+    "  --stop-after-epochs N\n"
+    "                stop once N epochs are done (run again to resume)\n"
     "  --demo        generate a motion dataset and train a small SlowFast twice on the CPU,\n"
     "                standard and multigrid, and compare them (output in demo-output/)\n"
     "  KEY VALUE     overrides, as PySlowFast's opts: SOLVER.MAX_EPOCH 100\n"
@@ -47,10 +48,8 @@ int run(int argc, char** argv) {
       output_dir = argv[++i];
     } else if (arg == "--stop-after-epochs") {
       if (i + 1 >= argc) throw usage_error("--stop-after-epochs needs a number");
-      char* end = nullptr;
-      const long epochs = std::strtol(argv[++i], &end, 10);
-      if (*end != '\0' || epochs < 1) throw usage_error("--stop-after-epochs: not a positive number");
-      stop_after_epochs = static_cast<int>(epochs);
+      stop_after_epochs = option_int(arg, argv[++i]);
+      if (stop_after_epochs < 1) throw usage_error("--stop-after-epochs: must be at least 1");
     } else if (arg == "--resume") {
       resume = resume_mode::always;
     } else if (arg == "--no-resume") {

@@ -33,14 +33,6 @@ constexpr const char* usage =
     "skipped, so an interrupted run resumes. Broken sources are reported and skipped; the exit\n"
     "status is then 1.\n";
 
-int to_int(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0')
-    throw usage_error(option + ": `" + text + "` is not an integer");
-  return static_cast<int>(value);
-}
-
 int run(int argc, char** argv) {
   preparation_options options;
   options.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -55,11 +47,11 @@ int run(int argc, char** argv) {
       std::fputs(usage, stdout);
       return 0;
     } else if (arg == "--short-side") {
-      options.short_side = to_int(arg, value());
+      options.short_side = option_int(arg, value());
     } else if (arg == "--keyframe-interval") {
-      options.keyframe_interval = to_int(arg, value());
+      options.keyframe_interval = option_int(arg, value());
     } else if (arg == "--jobs") {
-      options.jobs = to_int(arg, value());
+      options.jobs = option_int(arg, value());
     } else if (arg == "--codec") {
       options.codec = value();
     } else if (arg == "--preset") {
@@ -69,7 +61,7 @@ int run(int argc, char** argv) {
     } else if (arg == "--x264-params") {
       options.x264_params = value();
     } else if (arg == "--quality") {
-      options.quality = to_int(arg, value());
+      options.quality = option_int(arg, value());
     } else if (arg.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + arg);
     } else if (source.empty()) {

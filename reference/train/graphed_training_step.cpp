@@ -155,7 +155,9 @@ torch::Tensor graphed_training_step::run(const torch::Tensor& clips, const torch
       {
         c10::cuda::CUDAStreamGuard guard(stream);
         self.optimizer.zero_grad();
-        step->graph.capture_begin();
+        // Thread-local capture: the loader's threads keep allocating pinned memory meanwhile,
+        // which a global capture forbids in every thread of the process.
+        step->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
         step->loss = self.forward_backward(step->clips, step->labels);
         self.sgd_step();
         step->graph.capture_end();

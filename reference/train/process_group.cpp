@@ -2,11 +2,20 @@
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#ifdef USE_C10D_GLOO
+// A LibTorch built with Gloo or NCCL says so (USE_C10D_*), but its package may still lack the
+// backend's own headers (PyTorch's wheels ship no Gloo headers, and NCCL's come in a separate
+// package): a backend is compiled in only when both are present.
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/rendezvous/store.h>)
+#define MULTIGRID_WITH_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#else
+#define MULTIGRID_WITH_GLOO 0
 #endif
-#ifdef USE_C10D_NCCL
+#if defined(USE_C10D_NCCL) && __has_include(<nccl.h>)
+#define MULTIGRID_WITH_NCCL 1
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#else
+#define MULTIGRID_WITH_NCCL 0
 #endif
 
 #include <cstdio>
@@ -110,7 +119,7 @@ void bind_backend(process_group_connection& connection, c10::intrusive_ptr<Backe
 void connect_backend(process_group_connection& connection, collective_backend backend, int rank,
                      int size, const std::string& address, std::chrono::milliseconds timeout) {
   if (backend == collective_backend::gloo) {
-#ifdef USE_C10D_GLOO
+#if MULTIGRID_WITH_GLOO
     auto options = c10d::ProcessGroupGloo::Options::create(timeout);
     if (is_loopback(address)) {
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
@@ -129,7 +138,7 @@ void connect_backend(process_group_connection& connection, collective_backend ba
         "not available");
 #endif
   } else {
-#ifdef USE_C10D_NCCL
+#if MULTIGRID_WITH_NCCL
     // Without blocking wait a dead peer leaves NCCL kernels spinning: no error, no timeout.
     ::setenv(compat::nccl_blocking_wait_variable(), "1", /*overwrite=*/0);
     auto options = c10d::ProcessGroupNCCL::Options::create();
@@ -171,7 +180,7 @@ void pending_collective::wait() {
 }
 
 bool nccl_available() noexcept {
-#ifdef USE_C10D_NCCL
+#if MULTIGRID_WITH_NCCL
   return true;
 #else
   return false;

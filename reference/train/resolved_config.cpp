@@ -10,14 +10,6 @@
 namespace multigrid::reference {
 namespace {
 
-std::vector<std::string> split_key(const std::string& key) {
-  std::vector<std::string> parts;
-  std::string part;
-  std::istringstream stream(key);
-  while (std::getline(stream, part, '.')) parts.push_back(part);
-  return parts;
-}
-
 YAML::Node scalar_node(const std::string& text) {
   return YAML::Node(text);
 }
@@ -75,7 +67,7 @@ resolved_config resolved_config::parse(const std::string& yaml_text,
 }
 
 void resolved_config::set_node(const std::string& key, const YAML::Node& value) {
-  const auto parts = split_key(key);
+  const auto parts = split_config_key(key);
   // yaml-cpp nodes are handles: walk with reset() so that no assignment writes through them.
   YAML::Node section;
   section.reset(root_);
