@@ -5,6 +5,7 @@
 // that is read but holds a value of the wrong kind is an error naming the key, the value, and where
 // it was written (file and line, or the command line).
 
+#include <cstdint>
 #include <yaml-cpp/yaml.h>
 
 #include <optional>

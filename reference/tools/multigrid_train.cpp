@@ -6,9 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "data/video_reader.hpp"
 #include "tools/cli_support.hpp"
 #include "train/demo.hpp"
 #include "train/trainer.hpp"
+
+extern "C" {
+#include <libavutil/log.h>
+}
 
 namespace {
 
@@ -84,5 +89,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The loader reports each broken video once, with its path and reason; FFmpeg's own messages
+  // (per file, per thread) would only bury that.
+  set_ffmpeg_log_level(AV_LOG_FATAL);
   return run_tool("multigrid-train", usage, [&] { return run(argc, argv); });
 }

@@ -1,5 +1,7 @@
 #include "train/demo.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "config/config_tree.hpp"
@@ -27,8 +29,7 @@ synthetic_dataset_options demo_dataset(const std::string& root) {
   return options;
 }
 
-std::string format_percent(const std::optional<evaluation_result>& result, bool test) {
-  (void)test;
+std::string format_percent(const std::optional<evaluation_result>& result) {
   if (!result) return "-";
   char text[32];
   std::snprintf(text, sizeof text, "%.1f%%", result->top1);
@@ -88,12 +89,17 @@ int run_demo(const demo_options& options) {
     const auto& outcome = entry.outcome;
     std::fprintf(options.out, "%-10s %7d %11lld %11.0fs %10s %10s\n", entry.name.c_str(),
                  outcome.epochs, static_cast<long long>(outcome.iterations), outcome.train_seconds,
-                 format_percent(outcome.validation, false).c_str(),
-                 format_percent(outcome.test, true).c_str());
+                 format_percent(outcome.validation).c_str(), format_percent(outcome.test).c_str());
   }
   if (multigrid.train_seconds > 0) {
-    std::fprintf(options.out, "\nmultigrid trained %.2fx faster in wall-clock time\n",
+    std::fprintf(options.out, "\nmultigrid trained %.2fx faster in wall-clock time",
                  standard.train_seconds / multigrid.train_seconds);
+    if (standard.test && multigrid.test) {
+      std::fprintf(options.out, "; its test top-1 is %.1f points %s the standard run's",
+                   std::abs(multigrid.test->top1 - standard.test->top1),
+                   multigrid.test->top1 >= standard.test->top1 ? "above" : "below");
+    }
+    std::fprintf(options.out, "\n");
   }
   std::fprintf(options.out, "report: %s\n", report.c_str());
   return 0;

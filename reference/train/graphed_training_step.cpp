@@ -23,16 +23,14 @@ struct graphed_training_step::implementation {
       : model(std::move(model)),
         optimizer(optimizer),
         device(device),
-        mean(mean),
-        std(std),
+        normalization(mean, std, device),
         report(std::move(report)),
         warmup_steps(warmup_steps) {}
 
   SlowFast model;
   training_optimizer& optimizer;
   torch::Device device;
-  std::array<float, 3> mean;
-  std::array<float, 3> std;
+  clip_normalization normalization;  ///< device tensors: no host copy inside a capture
   std::function<void(const std::string&)> report;
   int warmup_steps;
   bool capturing = MULTIGRID_WITH_CUDA != 0;
@@ -52,7 +50,7 @@ struct graphed_training_step::implementation {
 
   // Forward, loss and backward; the input is uint8 on the device.
   torch::Tensor forward_backward(const torch::Tensor& clips, const torch::Tensor& labels) {
-    auto input = normalize_clips(clips, mean, std).contiguous(at::MemoryFormat::ChannelsLast3d);
+    auto input = normalization(clips).contiguous(at::MemoryFormat::ChannelsLast3d);
     torch::Tensor loss;
     {
       compat::autocast_scope autocast(device.type(), at::kBFloat16, true);
@@ -158,8 +156,19 @@ torch::Tensor graphed_training_step::run(const torch::Tensor& clips, const torch
         // Thread-local capture: the loader's threads keep allocating pinned memory meanwhile,
         // which a global capture forbids in every thread of the process.
         step->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
-        step->loss = self.forward_backward(step->clips, step->labels);
-        self.sgd_step();
+        try {
+          step->loss = self.forward_backward(step->clips, step->labels);
+          self.sgd_step();
+        } catch (const std::exception&) {
+          // End the failed capture on its own stream, or that stream stays in capture mode and
+          // every later launch on it fails. Ending an invalidated capture throws too: the first
+          // error is the one to report.
+          try {
+            step->graph.capture_end();
+          } catch (const std::exception&) {
+          }
+          throw;
+        }
         step->graph.capture_end();
       }
       torch::cuda::synchronize();

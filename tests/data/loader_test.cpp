@@ -126,6 +126,20 @@ TEST_CASE("float output equals uint8 output normalised with the helper") {
       std::invalid_argument);
 }
 
+TEST_CASE("a kept normalisation equals the helper and refuses clips of another rank") {
+  const std::array<float, 3> mean{0.4f, 0.5f, 0.6f};
+  const std::array<float, 3> std{0.2f, 0.25f, 0.3f};
+  torch::manual_seed(3);
+  const auto clips = torch::randint(0, 256, {2, 3, 4, 5, 6}, torch::kUInt8);
+  const clip_normalization kept(mean, std, torch::kCPU);
+  CHECK(torch::allclose(kept(clips), normalize_clips(clips, mean, std), 1e-6, 1e-6));
+  CHECK(kept(clips).index({1, 2, 3, 4, 5}).item<float>() ==
+        doctest::Approx((clips.index({1, 2, 3, 4, 5}).item<std::uint8_t>() / 255.0 - 0.6) / 0.3)
+            .epsilon(1e-5));
+  CHECK_THROWS_AS(kept(clips[0]), std::invalid_argument);  // (3, T, H, W) against 5 dimensions
+  CHECK_THROWS_AS(clip_normalization(mean, {0.2f, 0.0f, 0.3f}, torch::kCPU), std::invalid_argument);
+}
+
 TEST_CASE("the test loader gives every view of every video, marked for aggregation") {
   fixture data;
   const auto test =
