@@ -12,7 +12,7 @@ namespace {
 const char* const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
 
 constexpr double left_margin = 80;
-constexpr double right_margin = 150;
+constexpr double right_margin = 210;  // room for legends such as "multigrid: learning rate"
 constexpr double top_margin = 40;
 constexpr double panel_gap = 30;
 constexpr double bottom_margin = 50;
@@ -77,6 +77,10 @@ std::string escape_xml(const std::string& text) {
     }
   }
   return escaped;
+}
+
+std::string chart_color(std::size_t index) {
+  return palette[index % (sizeof palette / sizeof *palette)];
 }
 
 std::string render_svg(const chart& figure) {
@@ -158,8 +162,8 @@ std::string render_svg(const chart& figure) {
 
     for (std::size_t s = 0; s < panel.series.size(); ++s) {
       const auto& series = panel.series[s];
-      const std::string color =
-          series.color.empty() ? palette[s % (sizeof palette / sizeof *palette)] : series.color;
+      const std::string color = series.color.empty() ? chart_color(s) : series.color;
+      const char* dash = series.dashed ? " stroke-dasharray=\"6,3\"" : "";
       std::ostringstream points;
       const std::size_t count = std::min(series.x.size(), series.y.size());
       for (std::size_t i = 0; i < count; ++i) {
@@ -171,13 +175,14 @@ std::string render_svg(const chart& figure) {
         }
         points << number(x) << ',' << number(y) << ' ';
       }
-      svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\""
+      svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\"" << dash
+          << " points=\""
           << points.str() << "\"/>\n";
       const double legend_y = top + 16 + 16 * static_cast<double>(s);
       svg << "<line x1=\"" << number(left_margin + plot_width + 10) << "\" x2=\""
           << number(left_margin + plot_width + 28) << "\" y1=\"" << number(legend_y - 4)
           << "\" y2=\"" << number(legend_y - 4) << "\" stroke=\"" << color
-          << "\" stroke-width=\"2\"/>\n";
+          << "\" stroke-width=\"2\"" << dash << "/>\n";
       svg << "<text x=\"" << number(left_margin + plot_width + 32) << "\" y=\"" << number(legend_y)
           << "\">" << escape_xml(series.label) << "</text>\n";
     }

@@ -3,6 +3,7 @@
 // line or step series. The schedule tool plots batch, frames, crop and LR over epochs with it; the
 // trainer's report plots loss and accuracy over time above the schedule.
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@ struct chart_series {
   std::vector<double> y;
   bool step = false;  ///< y holds from x[i] until x[i + 1] (schedules), else straight lines
   std::string color;  ///< empty: taken from the palette
+  bool dashed = false;
 };
 
 struct chart_panel {
@@ -28,11 +30,14 @@ struct chart {
   std::string x_label;
   std::vector<chart_panel> panels;
   std::vector<double> x_marks;  ///< dashed vertical lines across all panels (stage changes)
-  double width = 900;           ///< pixels
+  double width = 960;           ///< pixels
 };
 
 /// The chart as a standalone SVG document.
 std::string render_svg(const chart& figure);
+
+/// The palette's colour for series (or run) number `index`.
+std::string chart_color(std::size_t index);
 
 /// Escapes text for use inside SVG/XML.
 std::string escape_xml(const std::string& text);

@@ -73,9 +73,23 @@ std::string prefixed(const std::vector<run_record>& runs, const run_record& run,
   return runs.size() > 1 ? run.label + ": " + name : name;
 }
 
+// With several runs, each run keeps one colour in every panel (top-5 dashed), so that a colour
+// means a run throughout the report.
+void colour_by_run(chart& figure, const std::vector<run_record>& runs) {
+  if (runs.size() < 2) return;
+  for (auto& panel : figure.panels) {
+    for (auto& series : panel.series) {
+      for (std::size_t r = 0; r < runs.size(); ++r) {
+        if (series.label.rfind(runs[r].label + ": ", 0) == 0) series.color = chart_color(r);
+      }
+    }
+  }
+}
+
 chart_series validation_series(const std::vector<run_record>& runs, const run_record& run,
                                bool top5, bool against_time, double time_scale) {
   chart_series series{prefixed(runs, run, top5 ? "val top-5" : "val top-1"), {}, {}, false, ""};
+  series.dashed = top5;
   for (const auto& record : run.metrics.evaluations) {
     if (record.split != "val") continue;
     series.x.push_back(against_time ? record.wall_seconds / time_scale : record.epoch + 1.0);
@@ -162,7 +176,6 @@ chart run_epoch_chart(const std::vector<run_record>& runs) {
     for (std::size_t p = 0; p < schedule.panels.size() && p < schedule_panels.size(); ++p) {
       for (auto series : schedule.panels[p].series) {
         series.label = prefixed(runs, run, series.label);
-        series.color.clear();  // one colour per run, as in the panels above
         schedule_panels[p].series.push_back(std::move(series));
       }
     }
@@ -170,6 +183,7 @@ chart run_epoch_chart(const std::vector<run_record>& runs) {
   figure.panels.push_back(std::move(loss));
   figure.panels.push_back(std::move(accuracy));
   for (auto& panel : schedule_panels) figure.panels.push_back(std::move(panel));
+  colour_by_run(figure, runs);
   return figure;
 }
 
@@ -202,6 +216,7 @@ chart run_time_chart(const std::vector<run_record>& runs) {
                                        [](const iteration_metrics& record) { return record.lr; }));
   }
   figure.panels = {loss, accuracy, batch, lr};
+  colour_by_run(figure, runs);
   return figure;
 }
 

@@ -102,8 +102,19 @@ TEST_CASE("the report of two runs shares the axes and draws both schedules") {
   CHECK(epoch_chart.panels[1].series.size() == 4);
   CHECK(epoch_chart.panels[1].series[2].y == std::vector<double>{10, 20, 30, 40});
   CHECK(epoch_chart.panels[2].series.size() == 2);  // each run's global batch
+  // A colour means a run in every panel; top-5 is the dashed line of its run's colour.
+  for (const auto& panel : epoch_chart.panels) {
+    for (const auto& series : panel.series) {
+      const bool of_multigrid = series.label.rfind("multigrid: ", 0) == 0;
+      CHECK(series.color == chart_color(of_multigrid ? 1 : 0));
+      CHECK(series.dashed == (series.label.find("top-5") != std::string::npos));
+    }
+  }
+  CHECK(chart_color(0) != chart_color(1));
   const auto time_chart = run_time_chart(runs);
   REQUIRE(time_chart.panels.size() == 4);
+  CHECK(time_chart.panels[3].series[0].color == chart_color(0));
+  CHECK(time_chart.panels[3].series[1].color == chart_color(1));
   CHECK(time_chart.x_label == "wall-clock (minutes)");
   // The recorded batch changes nowhere: a step series of its first and last point.
   CHECK(time_chart.panels[2].series[1].y == std::vector<double>{32, 32});
