@@ -108,7 +108,7 @@ def main():
              " | ours clips per CPU-s | " + " | ".join("baseline %s per CPU-s | ratio" % m for m in modes) +
              " | ours: open / seek+decode / convert / augment ms, frames decoded | baseline: seek+decode / rgb / resize+crop+norm ms, frames decoded |" +
              (" ours, all cores clips/s |" if a.all_cores else ""),
-             "|" + "---|" * (5 + 4 * len(modes) + (1 if a.all_cores else 0))]
+             "|" + "---|" * (6 + 4 * len(modes) + (1 if a.all_cores else 0))]
     for r in rows:
         o = r["ours"]
         g = r["baseline_groups_ms"][modes[0]]
