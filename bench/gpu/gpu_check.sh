@@ -12,11 +12,17 @@
 #   --val-per-class 2 --test-per-class 1 --size 340x256 --seconds 3 --keyframe-interval 16`,
 #   written where libx264 exists; its training list is repeated 8 times (2,048 clips an epoch).
 # FFMPEG_PREFIX: an FFmpeg prefix to build against when the machine has no FFmpeg of its own.
+# OUT: where the logs, JSON results and the run go (default: ./gpu-check).
 # Every phase has a time limit, so that the whole run ends within about ten minutes.
 set -u
-cd "$(dirname "$0")/../.."
 : "${DATA:?set DATA to a generated dataset folder}"
-OUT=${OUT:-gpu-check}
+# Paths given relative to where the script was started from, before moving to the repository.
+absolute() { (cd "$(dirname "$1")" && echo "$(pwd)/$(basename "$1")"); }
+DATA=$(absolute "$DATA")
+[ -n "${BASELINE:-}" ] && BASELINE=$(absolute "$BASELINE")
+[ -n "${FFMPEG_PREFIX:-}" ] && FFMPEG_PREFIX=$(absolute "$FFMPEG_PREFIX")
+OUT=$(absolute "${OUT:-gpu-check}")
+cd "$(dirname "$0")/../.."
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
 start=$(date +%s)
@@ -76,7 +82,7 @@ if [ -x build-gpu/bin/multigrid-train ]; then
   config=reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml
   timeout "$(left 560)" build-gpu/bin/multigrid-train "$config" \
     NUM_GPUS 1 TRAIN.BATCH_SIZE 8 TEST.BATCH_SIZE 8 \
-    DATA.PATH_TO_DATA_DIR "$lists" DATA.PATH_PREFIX "$(cd "$DATA" && pwd)" \
+    DATA.PATH_TO_DATA_DIR "$lists" DATA.PATH_PREFIX "$DATA" \
     SOLVER.STEPS '[0,4,6,8]' SOLVER.MAX_EPOCH 10 SOLVER.WARMUP_EPOCHS 0.5 \
     BN.NUM_BATCHES_PRECISE 2 TRAIN.EVAL_PERIOD 100 TRAIN.CHECKPOINT_PERIOD 100 TEST.ENABLE False \
     TRAIN.CUDA_GRAPHS True DATA_LOADER.NUM_WORKERS 14 LOG_PERIOD 20 OUTPUT_DIR "$OUT/run" \
