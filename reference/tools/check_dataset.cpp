@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "data/dataset_check.hpp"
 #include "data/dataset_error.hpp"
@@ -35,14 +34,11 @@ int run(int argc, char** argv) {
   std::string annotation_file;
   annotation_options annotations;
   dataset_check_options options;
-  options.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.jobs = all_cores();
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw usage_error(arg + " needs a value");
-      return argv[++i];
-    };
+    const auto value = [&] { return option_value(argc, argv, i); };
     if (arg == "-h" || arg == "--help") {
       std::fputs(usage, stdout);
       return 0;

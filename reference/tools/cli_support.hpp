@@ -2,12 +2,14 @@
 // What every command-line tool shares: reading the PySlowFast-style config with its trailing
 // KEY VALUE overrides, and the exit codes (0 success, 1 failure at run time, 2 bad usage or config).
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config_tree.hpp"
@@ -22,6 +24,16 @@ class usage_error : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+
+/// The value that follows option argv[i], moving i past it; a usage_error naming the option when
+/// the command line ends there.
+inline std::string option_value(int argc, char** argv, int& i) {
+  if (i + 1 >= argc) throw usage_error(std::string(argv[i]) + " needs a value");
+  return argv[++i];
+}
+
+/// The default of every tool's --jobs: one per core.
+inline int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 /// An option's integer value; a usage_error naming the option otherwise.
 inline int option_int(const std::string& option, const std::string& text) {

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 
 #include "data/synthetic_dataset.hpp"
 #include "data/video_reader.hpp"
@@ -42,14 +41,11 @@ constexpr const char* usage =
 
 int run(int argc, char** argv) {
   synthetic_dataset_options options;
-  options.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  options.jobs = all_cores();
   bool quiet = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw usage_error(arg + " needs a value");
-      return argv[++i];
-    };
+    const auto value = [&] { return option_value(argc, argv, i); };
     if (arg == "-h" || arg == "--help") {
       std::fputs(usage, stdout);
       return 0;

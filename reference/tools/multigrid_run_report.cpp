@@ -33,8 +33,7 @@ int run(int argc, char** argv) {
       std::fputs(usage, stdout);
       return 0;
     } else if (arg == "--label" || arg == "--svg") {
-      if (i + 1 >= argc) throw usage_error(arg + " needs a value");
-      (arg == "--label" ? pending_label : svg_path) = argv[++i];
+      (arg == "--label" ? pending_label : svg_path) = option_value(argc, argv, i);
     } else if (arg.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + arg);
     } else {

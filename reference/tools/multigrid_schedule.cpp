@@ -56,13 +56,10 @@ int run(int argc, char** argv) {
       return 0;
     } else if (arg == "--json") {
       json = true;
-    } else if (arg == "--svg" || arg == "--lr-at") {
-      if (i + 1 >= argc) throw usage_error(arg + " needs a value");
-      if (arg == "--svg") {
-        svg_path = argv[++i];
-      } else {
-        lr_at = parse_epochs(argv[++i]);
-      }
+    } else if (arg == "--svg") {
+      svg_path = option_value(argc, argv, i);
+    } else if (arg == "--lr-at") {
+      lr_at = parse_epochs(option_value(argc, argv, i));
     } else if (arg.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + arg);
     } else if (config_path.empty()) {

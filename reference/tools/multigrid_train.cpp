@@ -49,11 +49,9 @@ int run(int argc, char** argv) {
     } else if (arg == "--demo") {
       demo = true;
     } else if (arg == "--output") {
-      if (i + 1 >= argc) throw usage_error("--output needs a folder");
-      output_dir = argv[++i];
+      output_dir = option_value(argc, argv, i);
     } else if (arg == "--stop-after-epochs") {
-      if (i + 1 >= argc) throw usage_error("--stop-after-epochs needs a number");
-      stop_after_epochs = option_int(arg, argv[++i]);
+      stop_after_epochs = option_int(arg, option_value(argc, argv, i));
       if (stop_after_epochs < 1) throw usage_error("--stop-after-epochs: must be at least 1");
     } else if (arg == "--resume") {
       resume = resume_mode::always;

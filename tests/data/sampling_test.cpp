@@ -111,7 +111,8 @@ TEST_CASE("the random stream is reproducible and its draws stay in range") {
   CHECK(combine_seed({1, 2}) != combine_seed({2, 1}));
 }
 
-TEST_CASE("planned training clips keep every draw inside its bounds") {
+// A 10 s, 30 fps, 340x256 video: Kinetics' usual size and length.
+static video_info kinetics_like_video() {
   video_info video;
   video.coded_width = 340;
   video.coded_height = 256;
@@ -119,6 +120,11 @@ TEST_CASE("planned training clips keep every draw inside its bounds") {
   video.frame_count = 300;
   video.duration_ticks = 300 * 512;
   video.time_base_den = 15360;
+  return video;
+}
+
+TEST_CASE("planned training clips keep every draw inside its bounds") {
+  const auto video = kinetics_like_video();
   clip_request request;
   request.num_frames = 8;
   request.min_sampling_rate = 2;
@@ -166,13 +172,7 @@ TEST_CASE("planned training clips keep every draw inside its bounds") {
 }
 
 TEST_CASE("test views: three crops of one temporal clip, scaled to the crop") {
-  video_info video;
-  video.coded_width = 340;
-  video.coded_height = 256;
-  video.fps = 30;
-  video.frame_count = 300;
-  video.duration_ticks = 300 * 512;
-  video.time_base_den = 15360;
+  const auto video = kinetics_like_video();
   clip_request request;
   request.num_frames = 32;
   request.min_sampling_rate = request.max_sampling_rate = 2;

@@ -120,6 +120,9 @@ TEST_CASE("Usage errors exit 2") {
   CHECK(schedule({}).exit_code == 2);
   CHECK(schedule({kinetics, "--bogus"}).exit_code == 2);
   CHECK(schedule({kinetics, "--svg"}).exit_code == 2);
+  const auto no_value = schedule({kinetics, "--lr-at"});
+  CHECK(no_value.exit_code == 2);
+  CHECK(contains(no_value.err, "--lr-at needs a value"));
   CHECK(schedule({kinetics, "--lr-at", "3,x"}).exit_code == 2);
   CHECK(schedule({kinetics, "SOLVER.MAX_EPOCH"}).exit_code == 2);
   const auto missing = schedule({"/nonexistent.yaml"});
