@@ -8,8 +8,7 @@
 namespace multigrid::reference {
 
 evaluation_result evaluate(training_step& step, evaluation_loader& loader, int num_classes,
-                           const torch::Device& device, const std::array<float, 3>& mean,
-                           const std::array<float, 3>& std, process_group& group) {
+                           const clip_normalization& normalization, process_group& group) {
   multi_view_accumulator views(loader.dataset().size(), num_classes);
   // Loss sum, views, broken views: summed over the processes at the end.
   double loss_sum = 0;
@@ -25,7 +24,7 @@ evaluation_result evaluate(training_step& step, evaluation_loader& loader, int n
     const auto labels = batch->labels.index_select(0, keep);
     const auto video_indices =
         torch::tensor(batch->video_indices, torch::kLong).index_select(0, keep);
-    const auto logits = step.logits(model_input(clips, device, mean, std)).cpu();
+    const auto logits = step.logits(model_input(clips, normalization)).cpu();
     loss_sum += torch::nn::functional::cross_entropy(
                     logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                     .item<double>();

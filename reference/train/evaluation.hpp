@@ -22,7 +22,6 @@ struct evaluation_result {
 
 /// Runs every batch of `loader` through the model in evaluation mode.
 evaluation_result evaluate(training_step& step, evaluation_loader& loader, int num_classes,
-                           const torch::Device& device, const std::array<float, 3>& mean,
-                           const std::array<float, 3>& std, process_group& group);
+                           const clip_normalization& normalization, process_group& group);
 
 }  // namespace multigrid::reference

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "compat/torch_compat.hpp"
@@ -114,6 +115,7 @@ class training_run {
     // NCCL and every allocation without an explicit device use the current device.
     if (device_.is_cuda()) c10::cuda::set_device(device_.index());
 #endif
+    normalization_.emplace(config_.data.mean, config_.data.std, device_);
     group_ = process_group::join(environment, process_group_options_for(config_.train, device_));
 
     // Debian's LibTorch starts with one intra-op thread whatever the machine has; use the cores
@@ -322,7 +324,7 @@ class training_run {
         if (graphed_ && graphed_->capturing() && batch->clips.scalar_type() == torch::kUInt8) {
           loss = graphed_->run(batch->clips, batch->labels, step.lr);
         } else {
-          const auto input = model_input(batch->clips, device_, config_.data.mean, config_.data.std);
+          const auto input = model_input(batch->clips, *normalization_);
           const auto labels = batch->labels.to(device_, /*non_blocking=*/true);
           loss = step_->run(input, labels, step.lr);
         }
@@ -414,7 +416,7 @@ class training_run {
           [this]() -> std::optional<torch::Tensor> {
             auto batch = precise_loader_->next();
             if (!batch) return std::nullopt;
-            return model_input(batch->clips, device_, config_.data.mean, config_.data.std);
+            return model_input(batch->clips, *normalization_);
           },
           config_.train.precise_batch_norm.num_batches);
     }
@@ -448,8 +450,8 @@ class training_run {
     if (validation_loader_ &&
         multigrid::is_evaluation_epoch(config_.schedule, plan_->schedule(), epoch,
                                        config_.train.train.eval_period)) {
-      const auto result = evaluate(*step_, *validation_loader_, config_.model.num_classes, device_,
-                                   config_.data.mean, config_.data.std, *group_);
+      const auto result = evaluate(*step_, *validation_loader_, config_.model.num_classes,
+                                   *normalization_, *group_);
       record_evaluation(epoch, "val", 1, result);
       last_validation_ = result;
     }
@@ -492,8 +494,8 @@ class training_run {
                                         test.num_ensemble_views, test.num_spatial_crops,
                                         data.train_jitter_scales[0], batch, data.target_fps),
                              options);
-    const auto result = evaluate(*step_, loader, config_.model.num_classes, device_, data.mean,
-                                 data.std, *group_);
+    const auto result =
+        evaluate(*step_, loader, config_.model.num_classes, *normalization_, *group_);
     record_evaluation(plan_->epochs() - 1, "test", test.num_ensemble_views * test.num_spatial_crops,
                       result);
     outcome.test = result;
@@ -512,6 +514,7 @@ class training_run {
   run_config config_;
   run_layout layout_;
   torch::Device device_{torch::kCPU};
+  std::optional<clip_normalization> normalization_;  ///< on device_, made once
   std::shared_ptr<process_group> group_;
   std::shared_ptr<const video_dataset> train_set_;
   std::shared_ptr<const video_dataset> val_set_;

@@ -1,14 +1,13 @@
 #include "train/training_step.hpp"
 
 #include "compat/torch_compat.hpp"
-#include "data/clip_normalization.hpp"
 
 namespace multigrid::reference {
 
-torch::Tensor model_input(const torch::Tensor& clips, const torch::Device& device,
-                          const std::array<float, 3>& mean, const std::array<float, 3>& std) {
+torch::Tensor model_input(const torch::Tensor& clips, const clip_normalization& normalization) {
+  const auto device = normalization.scale.device();
   torch::Tensor input = clips.to(device, /*non_blocking=*/true);
-  if (input.scalar_type() == torch::kUInt8) input = normalize_clips(input, mean, std);
+  if (input.scalar_type() == torch::kUInt8) input = normalization(input);
   if (device.is_cuda()) input = input.contiguous(at::MemoryFormat::ChannelsLast3d);
   return input;
 }

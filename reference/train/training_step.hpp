@@ -8,17 +8,17 @@
 
 #include <array>
 
+#include "data/clip_normalization.hpp"
 #include "model/slowfast.hpp"
 #include "train/gradient_all_reducer.hpp"
 #include "train/optimizer.hpp"
 
 namespace multigrid::reference {
 
-/// Moves a loader batch to the device as the model's input: uint8 clips are normalised there (a
-/// quarter of the bytes cross PCIe), float clips are taken as already normalised; channels-last on
-/// CUDA, where cuDNN's 3D convolutions are fastest with it.
-torch::Tensor model_input(const torch::Tensor& clips, const torch::Device& device,
-                          const std::array<float, 3>& mean, const std::array<float, 3>& std);
+/// Moves a loader batch to the normalisation's device as the model's input: uint8 clips are
+/// normalised there (a quarter of the bytes cross PCIe), float clips are taken as already
+/// normalised; channels-last on CUDA, where cuDNN's 3D convolutions are fastest with it.
+torch::Tensor model_input(const torch::Tensor& clips, const clip_normalization& normalization);
 
 class training_step {
  public:
