@@ -8,11 +8,15 @@
 #include <thread>
 #include <vector>
 
+#include <multigrid/plan.hpp>
+
+#include "config/schedule_config.hpp"
 #include "model/model_state.hpp"
 #include "model/slowfast.hpp"
 #include "train/checkpoint.hpp"
 #include "train/checkpoint_directory.hpp"
 #include "train/metrics.hpp"
+#include "train/demo.hpp"
 #include "train/trainer.hpp"
 #include "trainer_fixture.hpp"
 
@@ -90,6 +94,25 @@ bool contains(const std::string& text, const std::string& part) {
 }
 
 }  // namespace
+
+TEST_CASE("The demo's multigrid shapes stay informative at its scale") {
+  // What made multigrid work at 64 pixels (docs/training.md): at least 4 frames at the coarsest
+  // stage, several steps an epoch at every stage, and sub-batch BN splits of 16 clips or more.
+  auto tree = multigrid::reference::config_tree::load_string(
+      multigrid::reference::demo_config_text(), "demo config");
+  tree.apply_overrides({"MULTIGRID.LONG_CYCLE", "True", "MULTIGRID.SHORT_CYCLE", "True"});
+  const multigrid::plan plan(multigrid::reference::read_schedule_config(tree), 8 * 48);
+  CHECK(plan.stages().size() > 4);
+  for (const auto& stage : plan.stages()) CHECK(stage.iterations_per_epoch >= 8);
+  for (std::int64_t i = 0; i < plan.total_iterations(); ++i) {
+    const auto step = plan.at(i);
+    CHECK(step.shape.num_frames >= 4);
+    const auto& bn = step.settings->batch_norm;
+    if (bn.type == multigrid::batch_norm_type::sub_batch) {
+      CHECK(step.shape.per_gpu_batch / bn.splits >= 16);
+    }
+  }
+}
 
 TEST_CASE("A short run on generated videos learns the motion classes") {
   temporary_directory directory;
