@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <iterator>
 #include <type_traits>
+#include <vector>
 
 namespace multigrid {
 
@@ -78,7 +79,8 @@ void tile_statistics(const In* statistic, std::size_t channels, std::size_t spli
 
 /// Folds one more batch's statistic into an equal-weight running average over `batches_so_far`
 /// earlier batches: average += (value - average) / (batches_so_far + 1). This is what precise BN
-/// computes (its momentum 1 / (n + 1) at batch n), without keeping the batches.
+/// computed in 2020 (its momentum 1 / (n + 1) at batch n), without keeping the batches; PySlowFast
+/// now uses population_statistics.
 template <class In, class Out>
 void accumulate_equal_weight(const In* value, std::size_t size, std::size_t batches_so_far,
                              Out* average) {
@@ -88,6 +90,53 @@ void accumulate_equal_weight(const In* value, std::size_t size, std::size_t batc
     average[i] = static_cast<Out>(current + (static_cast<double>(value[i]) - current) * weight);
   }
 }
+
+/// Precise BN's estimate of the population statistics from per-batch ones, as PySlowFast computes
+/// them (fvcore's update_bn_stats, whose estimator this is since May 2021): each batch b brings
+/// n_b values per channel with mean m_b and unbiased variance v_b; the result is the mean and the
+/// biased variance of all batches' values together, E[x^2] - E[x]^2 with E[x^2] of batch b equal
+/// to m_b^2 + v_b (n_b - 1) / n_b. Unlike the equal-weight average of the batch variances (the
+/// estimator of 2020, accumulate_equal_weight), it counts the spread between the batch means, which
+/// the model sees in evaluation: with batches of a few clips that spread is a large part of it.
+class population_statistics {
+ public:
+  explicit population_statistics(std::size_t channels)
+      : mean_(channels, 0.0), square_mean_(channels, 0.0) {}
+
+  /// Adds one batch: `count` values per channel (its elements divided by the channels).
+  template <class In>
+  void add(const In* batch_mean, const In* batch_unbiased_variance, double count) {
+    if (!(count > 0)) return;
+    total_ += count;
+    ++batches_;
+    const double weight = count / total_;
+    const double bias = (count - 1) / count;
+    for (std::size_t c = 0; c < mean_.size(); ++c) {
+      const double m = static_cast<double>(batch_mean[c]);
+      const double square = m * m + static_cast<double>(batch_unbiased_variance[c]) * bias;
+      mean_[c] += (m - mean_[c]) * weight;
+      square_mean_[c] += (square - square_mean_[c]) * weight;
+    }
+  }
+
+  /// The population mean and variance over the batches added so far.
+  template <class Out>
+  void result(Out* mean, Out* variance) const {
+    for (std::size_t c = 0; c < mean_.size(); ++c) {
+      mean[c] = static_cast<Out>(mean_[c]);
+      variance[c] = static_cast<Out>(square_mean_[c] - mean_[c] * mean_[c]);
+    }
+  }
+
+  std::size_t channels() const noexcept { return mean_.size(); }
+  std::size_t batches() const noexcept { return batches_; }
+
+ private:
+  std::vector<double> mean_;
+  std::vector<double> square_mean_;
+  double total_ = 0;
+  std::size_t batches_ = 0;
+};
 
 /// The momentum a framework's BN update `running = (1 - m) * running + m * batch` needs at batch
 /// `batches_so_far` for the running statistic to become the equal-weight average.

@@ -17,6 +17,7 @@
 #include "multigrid/long_cycle.hpp"
 #include "multigrid/plan.hpp"
 #include "multigrid/rounding.hpp"
+#include "multigrid/schedule_cost.hpp"
 #include "multigrid/short_cycle_sampler.hpp"
 #include "multigrid/stage_settings.hpp"
 #include "multigrid/validation.hpp"

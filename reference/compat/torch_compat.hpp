@@ -4,6 +4,11 @@
 // of the code calls one spelling.
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/Allocator.h>
+#include <c10/core/CPUAllocator.h>
+
+#include <cstring>
+#include <vector>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -152,5 +157,48 @@ inline const char* nccl_blocking_wait_variable() {
   return "NCCL_BLOCKING_WAIT";
 #endif
 }
+
+/// Records the sizes of the CPU allocations made while it is installed, for tests that bound what
+/// an operation allocates. LibTorch 2.x made Allocator::allocate non-const and added copy_data;
+/// both spellings are defined, so each version overrides the one it declares.
+class recording_cpu_allocator final : public c10::Allocator {
+ public:
+  // SetCPUAllocator replaces the allocator only at a priority at least the current one's.
+  recording_cpu_allocator() : base_(c10::GetCPUAllocator()) {
+    c10::SetCPUAllocator(this, next_priority());
+  }
+  ~recording_cpu_allocator() override { c10::SetCPUAllocator(base_, next_priority()); }
+  recording_cpu_allocator(const recording_cpu_allocator&) = delete;
+  recording_cpu_allocator& operator=(const recording_cpu_allocator&) = delete;
+
+  c10::DataPtr allocate(std::size_t bytes) const {
+    sizes_.push_back(bytes);
+    return base_->allocate(bytes);
+  }
+  c10::DataPtr allocate(std::size_t bytes) {
+    return static_cast<const recording_cpu_allocator&>(*this).allocate(bytes);
+  }
+  void copy_data(void* destination, const void* source, std::size_t bytes) const {
+    std::memcpy(destination, source, bytes);
+  }
+  c10::DeleterFnPtr raw_deleter() const override { return base_->raw_deleter(); }
+
+  /// Allocations of at least `bytes` since the last clear().
+  std::size_t count_at_least(std::size_t bytes) const {
+    std::size_t count = 0;
+    for (const auto size : sizes_) count += size >= bytes ? 1 : 0;
+    return count;
+  }
+  void clear() { sizes_.clear(); }
+
+ private:
+  static std::uint8_t next_priority() {
+    static std::uint8_t priority = 1;
+    return priority < 255 ? priority++ : priority;
+  }
+
+  c10::Allocator* base_;
+  mutable std::vector<std::size_t> sizes_;
+};
 
 }  // namespace multigrid::reference::compat

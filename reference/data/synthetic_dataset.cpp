@@ -69,10 +69,20 @@ void check_synthetic_dataset_options(const synthetic_dataset_options& options) {
   const auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
   if (options.root.empty()) fail("the output folder is not set");
   const int available = static_cast<int>(motion_classes().size());
-  if (options.classes < 1 || options.classes > available) {
+  if (!options.class_list.empty()) {
+    std::vector<int> seen;
+    for (const auto& name : options.class_list) {
+      const int index = motion_class_index(name);
+      if (std::find(seen.begin(), seen.end(), index) != seen.end()) {
+        fail("the class `" + name + "` is listed twice");
+      }
+      seen.push_back(index);
+    }
+  } else if (options.classes < 1 || options.classes > available) {
     fail("--classes must be between 1 and " + std::to_string(available) + ", not " +
          std::to_string(options.classes));
   }
+  check_scene_style(options.style);
   if (options.train_per_class < 0 || options.val_per_class < 0 || options.test_per_class < 0 ||
       options.train_per_class + options.val_per_class + options.test_per_class == 0) {
     fail("the videos per class must not be negative, and some must be asked for");
@@ -130,8 +140,13 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
   }
 
   // Kinetics numbers its classes in alphabetical order.
-  std::vector<int> motions(static_cast<std::size_t>(options.classes));
-  for (int i = 0; i < options.classes; ++i) motions[static_cast<std::size_t>(i)] = i;
+  std::vector<int> motions;
+  if (options.class_list.empty()) {
+    for (int i = 0; i < options.classes; ++i) motions.push_back(i);
+  } else {
+    for (const auto& name : options.class_list) motions.push_back(motion_class_index(name));
+  }
+  const int classes = static_cast<int>(motions.size());
   std::sort(motions.begin(), motions.end(), [](int a, int b) {
     return motion_classes()[static_cast<std::size_t>(a)].name <
            motion_classes()[static_cast<std::size_t>(b)].name;
@@ -147,7 +162,7 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
   for (const auto& [split, count] : splits) {
     ++split_number;
     for (int i = 0; i < count; ++i) {
-      for (int label = 0; label < options.classes; ++label) {
+      for (int label = 0; label < classes; ++label) {
         planned_video video;
         video.split = split;
         video.label = label;
@@ -192,7 +207,8 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
         }
         const synthetic_scene scene(options.content,
                                     motion_classes()[static_cast<std::size_t>(video.motion)],
-                                    options.width, options.height, options.fps, video.seed);
+                                    options.width, options.height, options.fps, video.seed,
+                                    options.style);
         write_synthetic_video(path, scene, options.width, options.height, options.fps, frames,
                               options);
         ++written;

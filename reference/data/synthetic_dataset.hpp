@@ -18,7 +18,9 @@ namespace multigrid::reference {
 
 struct synthetic_dataset_options {
   std::string root;
-  int classes = 10;  ///< the first N of motion_classes()
+  int classes = 10;  ///< the first N of motion_classes(), unless class_list names them
+  std::vector<std::string> class_list;  ///< names from motion_classes(); overrides `classes`
+  scene_style style;
   int train_per_class = 20;
   int val_per_class = 4;
   int test_per_class = 4;

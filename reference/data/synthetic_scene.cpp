@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include "data/frame_code.hpp"
 
@@ -69,8 +70,35 @@ const std::vector<motion_class>& motion_classes() {
       {"moving down and left", kind::translation, 225, 1, 1},
       {"moving up and left", kind::translation, 135, 1, 1},
       {"moving down and right", kind::translation, 315, 1, 1},
+      {"standing still", kind::still, 0, 1, 1},
   };
   return classes;
+}
+
+int motion_class_index(const std::string& name) {
+  const auto& classes = motion_classes();
+  for (std::size_t i = 0; i < classes.size(); ++i) {
+    if (classes[i].name == name) return static_cast<int>(i);
+  }
+  std::string known;
+  for (const auto& motion : classes) known += (known.empty() ? "" : ", ") + motion.name;
+  throw std::invalid_argument("no motion class is called `" + name + "`; the classes are " + known);
+}
+
+void check_scene_style(const scene_style& style) {
+  const auto fail = [](const std::string& message) { throw std::invalid_argument(message); };
+  if (style.min_objects < 1 || style.max_objects < style.min_objects || style.max_objects > 64) {
+    fail("the object count must be a range within 1 to 64, not " +
+         std::to_string(style.min_objects) + "-" + std::to_string(style.max_objects));
+  }
+  if (!(style.min_object_size > 0) || !(style.max_object_size >= style.min_object_size) ||
+      style.max_object_size > 1) {
+    fail("the object size must be a range within (0, 1] of the short side, not " +
+         std::to_string(style.min_object_size) + "-" + std::to_string(style.max_object_size));
+  }
+  if (!(style.noise >= 0) || style.noise > 255) {
+    fail("the noise must be between 0 and 255 grey levels, not " + std::to_string(style.noise));
+  }
 }
 
 synthetic_scene::~synthetic_scene() = default;
@@ -78,30 +106,42 @@ synthetic_scene::synthetic_scene(synthetic_scene&&) noexcept = default;
 synthetic_scene& synthetic_scene::operator=(synthetic_scene&&) noexcept = default;
 
 synthetic_scene::synthetic_scene(scene_content content, const motion_class& motion, int width,
-                                 int height, double fps, std::uint64_t seed)
-    : content_(content), motion_(motion), width_(width), height_(height), fps_(fps) {
-  // Appearance first, from the seed alone: it must not depend on the class.
+                                 int height, double fps, std::uint64_t seed,
+                                 const scene_style& style)
+    : content_(content),
+      motion_(motion),
+      width_(width),
+      height_(height),
+      fps_(fps),
+      noise_(style.noise),
+      noise_seed_(combine_seed({seed, 0x6e6f697365ULL})) {
+  check_scene_style(style);
+  // Appearance first, from the seed alone: it must not depend on the class. Shared colours come
+  // from a stream that is the same for every video; otherwise from the video's own stream.
   random_stream random(seed);
+  random_stream shared(combine_seed({0x636f6c6f7572ULL}));
+  random_stream& colours = style.shared_colours ? shared : random;
   for (auto& colour : background_) {
-    for (auto& level : colour) level = static_cast<std::uint8_t>(random.integer(40, 215));
+    for (auto& level : colour) level = static_cast<std::uint8_t>(colours.integer(40, 215));
   }
+  if (style.flat_background) std::copy(background_[0], background_[0] + 3, background_[1]);
   gradient_angle_ = random.uniform(0, 2 * pi);
   speed_jitter_ = random.uniform(0.8, 1.2);
-  const int count = static_cast<int>(random.integer(5, 8));
+  const int count = static_cast<int>(random.integer(style.min_objects, style.max_objects));
   const double short_side = std::min(width, height);
   for (int i = 0; i < count; ++i) {
     shape_appearance shape;
     shape.form = static_cast<shape_form>(random.integer(0, 2));
     shape.x = random.uniform(0, width);
     shape.y = random.uniform(0, height);
-    shape.size = short_side * random.uniform(0.15, 0.3);
+    shape.size = short_side * random.uniform(style.min_object_size, style.max_object_size);
     shape.aspect = random.uniform(0.45, 0.7);
     shape.angle = random.uniform(0, 2 * pi);
     shape.phase = random.uniform(0, scaling_period_seconds);
     // Shapes contrast with the background: each channel far from the background's mean.
     for (int c = 0; c < 3; ++c) {
       const int mean = (background_[0][c] + background_[1][c]) / 2;
-      const int level = static_cast<int>(random.integer(0, 80));
+      const int level = static_cast<int>(colours.integer(0, 80));
       shape.colour[c] = static_cast<std::uint8_t>(mean > 127 ? level : 255 - level);
     }
     shapes_.push_back(shape);
@@ -176,6 +216,8 @@ void synthetic_scene::render_motion(int index, std::uint8_t* rgb, int stride) co
       case motion_class::kind::rotation:
         angle += motion_.sign * rotation_degrees_per_second * speed * seconds * pi / 180;
         break;
+      case motion_class::kind::still:
+        break;
       case motion_class::kind::scaling: {
         const double phase =
             std::fmod(seconds * speed + shape.phase + 1000 * scaling_period_seconds,
@@ -232,6 +274,23 @@ void synthetic_scene::render_motion(int index, std::uint8_t* rgb, int stride) co
               row[3 * x + c] = static_cast<std::uint8_t>(std::lround(blended));
             }
           }
+        }
+      }
+    }
+  }
+
+  if (noise_ > 0) {
+    // Fresh noise in every frame, so that it carries no motion and no identity.
+    for (int y = 0; y < height_; ++y) {
+      std::uint8_t* row = rgb + static_cast<std::ptrdiff_t>(y) * stride;
+      for (int x = 0; x < width_; ++x) {
+        const std::uint64_t bits = combine_seed(
+            {noise_seed_, static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(y),
+             static_cast<std::uint64_t>(x)});
+        const double offset = (static_cast<double>(bits >> 11) * 0x1.0p-53 * 2 - 1) * noise_;
+        for (int c = 0; c < 3; ++c) {
+          row[3 * x + c] = static_cast<std::uint8_t>(
+              std::clamp(std::lround(row[3 * x + c] + offset), 0L, 255L));
         }
       }
     }

@@ -6,6 +6,10 @@
 // seed before the class is looked at, so no single frame tells the classes apart: only motion does.
 // Shapes wrap around the frame's edges, so every clip shows the motion.
 //
+// A scene_style varies the family: how many shapes and how large, a flat background instead of the
+// gradient, per-frame pixel noise, and one colour scheme shared by every video (so that colour
+// cannot tell the training videos apart) instead of one drawn per video.
+//
 // A frame-code scene instead fills frame i with frame_code_colour(i) (see frame_code.hpp), with a
 // dark band along the top and a light band along the left edge to check rotation and flips.
 
@@ -18,7 +22,7 @@
 namespace multigrid::reference {
 
 struct motion_class {
-  enum class kind { translation, rotation, scaling };
+  enum class kind { translation, rotation, scaling, still };
   std::string name;
   kind motion = kind::translation;
   double direction_degrees = 0;  ///< translation: 0 = right, 90 = up
@@ -30,6 +34,23 @@ struct motion_class {
 /// first); at most motion_classes().size().
 const std::vector<motion_class>& motion_classes();
 
+/// Index of a class of the catalogue by name; throws std::invalid_argument naming it otherwise.
+int motion_class_index(const std::string& name);
+
+/// How a motion scene looks, apart from its class. The defaults are the demo's scenes.
+struct scene_style {
+  int min_objects = 5;                ///< shapes per video, drawn uniformly in [min, max]
+  int max_objects = 8;
+  double min_object_size = 0.15;      ///< half extent relative to the frame's short side
+  double max_object_size = 0.3;
+  bool flat_background = false;       ///< one colour instead of a two-colour gradient
+  double noise = 0;                   ///< per-pixel, per-frame noise amplitude, grey levels
+  bool shared_colours = false;        ///< every video draws its colours from the same seed
+};
+
+/// Throws std::invalid_argument naming the field that is out of range.
+void check_scene_style(const scene_style& style);
+
 enum class scene_content { motion, frame_code };
 
 struct shape_appearance;
@@ -37,7 +58,7 @@ struct shape_appearance;
 class synthetic_scene {
  public:
   synthetic_scene(scene_content content, const motion_class& motion, int width, int height,
-                  double fps, std::uint64_t seed);
+                  double fps, std::uint64_t seed, const scene_style& style = {});
   ~synthetic_scene();
   synthetic_scene(synthetic_scene&&) noexcept;
   synthetic_scene& operator=(synthetic_scene&&) noexcept;
@@ -55,6 +76,8 @@ class synthetic_scene {
   int height_;
   double fps_;
   double speed_jitter_ = 1;
+  double noise_ = 0;
+  std::uint64_t noise_seed_ = 0;
   std::uint8_t background_[2][3] = {};
   double gradient_angle_ = 0;
   std::vector<shape_appearance> shapes_;

@@ -4,6 +4,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "model/split_batch_norm.hpp"
 #include "model/synchronized_batch_norm.hpp"
 
 namespace multigrid::reference {
@@ -64,6 +65,7 @@ torch::Tensor SubBatchNorm3dImpl::forward(const torch::Tensor& input) {
     return torch::batch_norm(input, weight, bias, running_mean, running_var, false, momentum_,
                              epsilon_, at::globalContext().userEnabledCuDNN());
   }
+  last_values_per_channel_ = input.numel() / (num_features_ * splits_);
   if (synchronizer_) {
     return synchronized_batch_norm(input, weight, bias, running_mean, running_var, momentum_,
                                    epsilon_, synchronizer_);
@@ -81,24 +83,9 @@ torch::Tensor SubBatchNorm3dImpl::forward_sub_batch(const torch::Tensor& input) 
             << " sub-batch BN splits (the batch must be a multiple of the split count)";
     throw std::invalid_argument(message.str());
   }
-  // Viewing (N, C, ...) as (N / k, k * C, ...) puts sample i's channel c at j * C + c with
-  // j = i % k: split j holds the samples i = j (mod k), the layout the library pools. The one
-  // affine pair is repeated per split, so one fused batch_norm call does the whole layer and the
-  // gradients of the k copies add up into weight and bias.
-  const bool channels_last =
-      !input.is_contiguous() && input.is_contiguous(torch::MemoryFormat::ChannelsLast3d);
-  const auto contiguous = input.contiguous();
-  const auto sizes = contiguous.sizes();
-  const auto grouped =
-      contiguous.view({batch / splits_, num_features_ * splits_, sizes[2], sizes[3], sizes[4]});
-  auto output = torch::batch_norm(grouped, weight.repeat({splits_}), bias.repeat({splits_}),
-                                  split_running_mean_, split_running_var_, true, momentum_,
-                                  epsilon_, at::globalContext().userEnabledCuDNN())
-                    .view(sizes);
   pooling_pending_ = true;
-  // Channels-last-3d (the CUDA layout) cannot be viewed this way; it is copied in and out.
-  if (channels_last) output = output.contiguous(torch::MemoryFormat::ChannelsLast3d);
-  return output;
+  return split_batch_norm(input, weight, bias, split_running_mean_, split_running_var_, splits_,
+                          momentum_, epsilon_);
 }
 
 void SubBatchNorm3dImpl::set_plain() {
@@ -142,6 +129,21 @@ void SubBatchNorm3dImpl::pool_statistics() {
   torch::NoGradGuard no_grad;
   running_mean.copy_(mean);
   running_var.copy_(variance);
+}
+
+void SubBatchNorm3dImpl::set_training_statistics(const torch::Tensor& mean,
+                                                 const torch::Tensor& variance) {
+  auto target_mean = training_running_mean();
+  auto target_variance = training_running_var();
+  if (mean.numel() != target_mean.numel() || variance.numel() != target_variance.numel()) {
+    throw std::invalid_argument(name_ + ": expected " + std::to_string(target_mean.numel()) +
+                                " statistics per kind, got " + std::to_string(mean.numel()) +
+                                " and " + std::to_string(variance.numel()));
+  }
+  torch::NoGradGuard no_grad;
+  target_mean.copy_(mean.reshape_as(target_mean));
+  target_variance.copy_(variance.reshape_as(target_variance));
+  if (splits_ > 1) pooling_pending_ = true;
 }
 
 torch::Tensor SubBatchNorm3dImpl::training_running_mean() const {

@@ -1,6 +1,6 @@
 #pragma once
 // The model's one normalisation layer: a BatchNorm3d whose training statistics are taken over the
-// whole batch (plain), over k interleaved splits of it (sub-batch BN, multigrid's large-batch
+// whole batch (plain), over k splits of consecutive clips (sub-batch BN, multigrid's large-batch
 // stages), or over the batches of a group of processes (synchronized BN, its small-batch stages).
 // The mode changes in place at a stage boundary: the affine parameters stay the same tensors, so
 // an optimizer's state for them survives.
@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -36,7 +37,8 @@ class SubBatchNorm3dImpl : public torch::nn::Module {
 
   /// Plain BN over the whole batch: set_splits(1) without a synchronizer.
   void set_plain();
-  /// Sub-batch BN: sample i is normalised with split i % k. Pools the current split statistics
+  /// Sub-batch BN: the batch is normalised in k splits of consecutive clips (split j holds clips
+  /// [j * N / k, (j + 1) * N / k), see split_batch_norm.hpp). Pools the current split statistics
   /// and tiles them into the k new splits; parameters are untouched. k = 1 is plain BN.
   void set_splits(int splits);
   /// Synchronized BN over the synchronizer's group (statistics and their gradients summed over
@@ -57,7 +59,16 @@ class SubBatchNorm3dImpl : public torch::nn::Module {
   torch::Tensor training_running_mean() const;
   torch::Tensor training_running_var() const;
 
-  /// The momentum of the running-statistics update; precise BN changes it per batch.
+  /// Replaces the statistics the training forward updates (splits * C values with k > 1, else C),
+  /// e.g. with precise BN's estimate; pooled before the next evaluation or save.
+  void set_training_statistics(const torch::Tensor& mean, const torch::Tensor& variance);
+
+  /// Values per channel (per split) that the last training forward normalised over: the batch's
+  /// elements divided by C * splits. 0 when none since forget_last_batch().
+  std::int64_t last_values_per_channel() const noexcept { return last_values_per_channel_; }
+  void forget_last_batch() noexcept { last_values_per_channel_ = 0; }
+
+  /// The momentum of the running-statistics update; precise BN changes it.
   double momentum() const noexcept { return momentum_; }
   void set_momentum(double momentum) noexcept { momentum_ = momentum; }
   double epsilon() const noexcept { return epsilon_; }
@@ -96,6 +107,7 @@ class SubBatchNorm3dImpl : public torch::nn::Module {
   torch::Tensor split_running_mean_;  ///< splits * C, split-major, only with splits > 1
   torch::Tensor split_running_var_;
   bool pooling_pending_ = false;
+  std::int64_t last_values_per_channel_ = 0;
   std::string name_ = "SubBatchNorm3d";
 };
 

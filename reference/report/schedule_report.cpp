@@ -2,6 +2,8 @@
 
 #include <multigrid/epoch_schedule.hpp>
 #include <multigrid/learning_rate.hpp>
+#include <multigrid/plan.hpp>
+#include <multigrid/schedule_cost.hpp>
 #include <multigrid/stage_settings.hpp>
 
 #include <cstdio>
@@ -45,36 +47,18 @@ std::string format(const char* pattern, double value) {
   return buffer;
 }
 
-// Mean clips per iteration over one short cycle (or the one batch without it).
-double mean_batch(const stage_settings& settings) {
-  double total = 0;
-  for (int m = 0; m < settings.cycle_length; ++m) total += settings.cycle[m].global_batch;
-  return total / settings.cycle_length;
-}
-
 }  // namespace
 
-double relative_iterations(const multigrid::config& cfg) {
-  const auto schedule = make_epoch_schedule(cfg);
-  double iterations = 0;
-  for (const auto& stage : describe(cfg, schedule)) {
-    iterations += stage.stage.epochs() / mean_batch(stage.settings);
-  }
-  auto standard = cfg;
-  standard.multigrid.long_cycle = false;
-  standard.multigrid.short_cycle = false;
-  const double standard_iterations = static_cast<double>(standard.solver.max_epoch) / cfg.batch_size;
-  return iterations / standard_iterations;
-}
-
-std::string schedule_table(const multigrid::config& cfg) {
+std::string schedule_table(const multigrid::config& cfg, std::optional<std::int64_t> train_samples) {
   const auto schedule = make_epoch_schedule(cfg);
   const auto stages = describe(cfg, schedule);
+  std::optional<multigrid::plan> plan;
+  if (train_samples) plan.emplace(cfg, *train_samples);
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-5s %-4s %-11s %8s %8s %6s %5s %7s %9s %-12s %-24s\n", "stage",
+  std::snprintf(line, sizeof line, "%-5s %-4s %-11s %8s %8s %6s %5s %7s %9s %-12s %-24s%s\n", "stage",
                 "LR", "epochs", "global B", "per-GPU", "frames", "crop", "stride", "jitter", "BN",
-                "short cycle (B@crop)");
+                "short cycle (B@crop)", plan ? " iter/epoch  iterations" : "");
   out << line;
   for (std::size_t i = 0; i < stages.size(); ++i) {
     const auto& [stage, settings] = stages[i];
@@ -94,10 +78,20 @@ std::string schedule_table(const multigrid::config& cfg) {
                                std::to_string(settings.sampling_rate[1]);
     const std::string jitter = std::to_string(settings.base.jitter[0]) + "-" +
                                std::to_string(settings.base.jitter[1]);
-    std::snprintf(line, sizeof line, "%-5zu %-4s %-11s %8d %8d %6d %5d %7s %9s %-12s %-24s\n", i,
+    std::string iterations;
+    if (plan) {
+      const auto& planned = plan->stages()[i];
+      char text[64];
+      std::snprintf(text, sizeof text, " %10lld %11lld",
+                    static_cast<long long>(planned.iterations_per_epoch),
+                    static_cast<long long>(planned.iterations()));
+      iterations = text;
+    }
+    std::snprintf(line, sizeof line, "%-5zu %-4s %-11s %8d %8d %6d %5d %7s %9s %-12s %-24s%s\n", i,
                   lr_stage.c_str(), epochs.c_str(), settings.base.global_batch,
                   settings.base.per_gpu_batch, stage.num_frames, stage.crop, stride.c_str(),
-                  jitter.c_str(), batch_norm_text(settings.batch_norm).c_str(), cycle.c_str());
+                  jitter.c_str(), batch_norm_text(settings.batch_norm).c_str(), cycle.c_str(),
+                  iterations.c_str());
     out << line;
   }
   out << "\nSTEPS      [";
@@ -111,9 +105,15 @@ std::string schedule_table(const multigrid::config& cfg) {
   out << "]\nMAX_EPOCH  " << schedule.max_epoch << "\n";
   out << "LR_POLICY  " << lr_policy_name(cfg.solver.policy) << ", BASE_LR "
       << format("%g", cfg.solver.base_lr) << "\n";
-  const double relative = relative_iterations(cfg);
-  out << "iterations " << format("%.3f", relative) << " of the standard schedule's ("
-      << format("%.2f", 1 / relative) << "x fewer) for " << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
+  const double relative =
+      train_samples ? iteration_ratio(cfg, *train_samples) : iteration_ratio(cfg);
+  out << "iterations ";
+  if (plan) {
+    out << plan->total_iterations() << " for " << *train_samples << " training clips, ";
+  }
+  out << format("%.3f", relative) << " of the standard schedule's ("
+      << format("%.2f", 1 / relative) << "x fewer) for "
+      << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
       << "x the epochs\n";
   return out.str();
 }

@@ -5,6 +5,8 @@
 #include <multigrid/config.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,18 +14,15 @@
 
 namespace multigrid::reference {
 
-/// A human-readable table of stages, STEPS, LRS and the iteration saving.
-std::string schedule_table(const multigrid::config& cfg);
+/// A human-readable table of stages, STEPS, LRS and the iteration saving; with the size of the
+/// training set, also each stage's iterations per epoch and in all.
+std::string schedule_table(const multigrid::config& cfg,
+                           std::optional<std::int64_t> train_samples = std::nullopt);
 
 /// The schedule as JSON (see docs/schedule.md for the format); `lr_at` adds "lr_at" entries.
 nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at = {});
 
 /// Global batch, frames, crop and LR over epochs, one panel each, stage changes marked.
 chart schedule_chart(const multigrid::config& cfg, const std::string& title);
-
-/// Iterations of the schedule relative to training the standard schedule (same config with the
-/// long and short cycle off): below 1 is a saving. Independent of the dataset size up to the
-/// rounding of batches.
-double relative_iterations(const multigrid::config& cfg);
 
 }  // namespace multigrid::reference

@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include "data/synthetic_dataset.hpp"
 #include "data/video_reader.hpp"
@@ -19,7 +22,17 @@ using namespace multigrid::reference;
 
 constexpr const char* usage =
     "usage: multigrid-make-dataset OUT_DIR [options]\n"
-    "  --classes N             motion classes, at most 16 (default 10)\n"
+    "  --classes N             the first N motion classes, at most 17 (default 10)\n"
+    "  --class-list A,B,...    these motion classes instead, by name (e.g. \"moving right,\n"
+    "                          moving left,standing still\"; --help-classes lists them)\n"
+    "  --objects N[-M]         shapes per video (default 5-8)\n"
+    "  --object-size A-B       shape half extent, a fraction of the short side (default\n"
+    "                          0.15-0.3)\n"
+    "  --background KIND       gradient (default) or flat\n"
+    "  --noise L               per-pixel noise of up to L grey levels, new in every frame\n"
+    "                          (default 0)\n"
+    "  --colours KIND          per-video (default): colours drawn per video; shared: every\n"
+    "                          video has the same colours, so only motion tells videos apart\n"
     "  --train-per-class N     training videos per class (default 20)\n"
     "  --val-per-class N       validation videos per class (default 4)\n"
     "  --test-per-class N      test videos per class (default 4)\n"
@@ -39,6 +52,28 @@ constexpr const char* usage =
     "  --quiet                 no line per video\n"
     "Videos that already exist are kept: an interrupted run resumes.\n";
 
+/// "A-B" or "A" as a range; A alone is the range [A, A].
+template <class Parse>
+auto option_range(const std::string& name, const std::string& text, Parse parse) {
+  const auto dash = text.find('-', 1);
+  if (dash == std::string::npos) {
+    const auto value = parse(name, text);
+    return std::make_pair(value, value);
+  }
+  return std::make_pair(parse(name, text.substr(0, dash)), parse(name, text.substr(dash + 1)));
+}
+
+std::vector<std::string> comma_separated(const std::string& text) {
+  std::vector<std::string> items;
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const auto end = std::min(text.find(',', begin), text.size());
+    items.push_back(text.substr(begin, end - begin));
+    begin = end + 1;
+  }
+  return items;
+}
+
 int run(int argc, char** argv) {
   synthetic_dataset_options options;
   options.jobs = all_cores();
@@ -49,8 +84,33 @@ int run(int argc, char** argv) {
     if (arg == "-h" || arg == "--help") {
       std::fputs(usage, stdout);
       return 0;
+    } else if (arg == "--help-classes") {
+      for (const auto& motion : motion_classes()) std::printf("%s\n", motion.name.c_str());
+      return 0;
     } else if (arg == "--classes") {
       options.classes = option_int(arg, value());
+    } else if (arg == "--class-list") {
+      options.class_list = comma_separated(value());
+    } else if (arg == "--objects") {
+      std::tie(options.style.min_objects, options.style.max_objects) =
+          option_range(arg, value(), option_int);
+    } else if (arg == "--object-size") {
+      std::tie(options.style.min_object_size, options.style.max_object_size) =
+          option_range(arg, value(), option_double);
+    } else if (arg == "--background") {
+      const auto kind = value();
+      if (kind != "gradient" && kind != "flat") {
+        throw usage_error("--background: `" + kind + "` is neither gradient nor flat");
+      }
+      options.style.flat_background = kind == "flat";
+    } else if (arg == "--noise") {
+      options.style.noise = option_double(arg, value());
+    } else if (arg == "--colours") {
+      const auto kind = value();
+      if (kind != "per-video" && kind != "shared") {
+        throw usage_error("--colours: `" + kind + "` is neither per-video nor shared");
+      }
+      options.style.shared_colours = kind == "shared";
     } else if (arg == "--train-per-class") {
       options.train_per_class = option_int(arg, value());
     } else if (arg == "--val-per-class") {

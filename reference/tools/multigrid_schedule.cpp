@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,11 @@ namespace {
 using namespace multigrid::reference;
 
 constexpr const char* usage =
-    "usage: multigrid-schedule CONFIG [--json] [--svg FILE] [--lr-at E1,E2,...] [KEY VALUE]...\n"
+    "usage: multigrid-schedule CONFIG [--train-samples N] [--json] [--svg FILE]\n"
+    "                     [--lr-at E1,E2,...] [KEY VALUE]...\n"
     "  CONFIG             PySlowFast YAML (or JSON) config\n"
+    "  --train-samples N  the training set's size: adds each stage's iterations per epoch\n"
+    "                     and warns where the schedule has too few of them\n"
     "  --json             print the schedule as JSON instead of a table\n"
     "  --svg FILE         also write a plot of batch, frames, crop and LR over epochs\n"
     "  --lr-at E1,E2,...  with --json: the LR at these fractional epochs\n"
@@ -48,6 +52,7 @@ int run(int argc, char** argv) {
   std::string svg_path;
   bool json = false;
   std::vector<double> lr_at;
+  std::optional<std::int64_t> train_samples;
   std::vector<std::string> overrides;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -58,6 +63,10 @@ int run(int argc, char** argv) {
       json = true;
     } else if (arg == "--svg") {
       svg_path = option_value(argc, argv, i);
+    } else if (arg == "--train-samples") {
+      const int samples = option_int(arg, option_value(argc, argv, i));
+      if (samples < 1) throw usage_error("--train-samples must be at least 1");
+      train_samples = samples;
     } else if (arg == "--lr-at") {
       lr_at = parse_epochs(option_value(argc, argv, i));
     } else if (arg.rfind("--", 0) == 0) {
@@ -78,7 +87,7 @@ int run(int argc, char** argv) {
   if (json) {
     std::cout << schedule_json(cfg, lr_at).dump(2) << "\n";
   } else {
-    std::cout << schedule_table(cfg);
+    std::cout << schedule_table(cfg, train_samples);
   }
   if (!svg_path.empty()) {
     const auto title = std::filesystem::path(config_path).filename().string() + ": multigrid schedule";

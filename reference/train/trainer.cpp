@@ -409,7 +409,12 @@ class training_run {
   void end_epoch(int epoch, const throughput_meter& meter, double mean_loss,
                  const std::optional<multigrid::iteration_plan>& last_step, Wall& wall) {
     if (graphed_) graphed_->reset();  // precise BN and pooling rewrite what the graphs hold
-    if (precise_loader_) {
+    const auto& train = config_.train.train;
+    const bool evaluate_now = multigrid::is_evaluation_epoch(config_.schedule, plan_->schedule(),
+                                                             epoch, train.eval_period);
+    if (precise_loader_ &&
+        multigrid::is_precise_batch_norm_epoch(config_.schedule, plan_->schedule(), epoch,
+                                               train.eval_period, train.checkpoint_period)) {
       precise_loader_->start(epoch);
       update_precise_batch_norm(
           model_,
@@ -447,9 +452,7 @@ class training_run {
       progress_->end_epoch(record, plan_->epochs());
     }
 
-    if (validation_loader_ &&
-        multigrid::is_evaluation_epoch(config_.schedule, plan_->schedule(), epoch,
-                                       config_.train.train.eval_period)) {
+    if (validation_loader_ && evaluate_now) {
       const auto result = evaluate(*step_, *validation_loader_, config_.model.num_classes,
                                    *normalization_, *group_);
       record_evaluation(epoch, "val", 1, result);

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "compat/torch_compat.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;
@@ -31,7 +32,7 @@ torch::Tensor host_copy(const torch::Tensor& tensor) {
 
 }  // namespace
 
-TEST_CASE("sub-batch BN trains like k BatchNorm3d layers on the interleaved splits") {
+TEST_CASE("sub-batch BN trains like k BatchNorm3d layers on blocks of consecutive clips") {
   constexpr int splits = 4;
   auto layer = layer_with_affine(splits);
   torch::manual_seed(11);
@@ -51,7 +52,7 @@ TEST_CASE("sub-batch BN trains like k BatchNorm3d layers on the interleaved spli
       reference->weight.copy_(layer->weight);
       reference->bias.copy_(layer->bias);
     }
-    const auto rows = torch::tensor({j, j + splits});  // samples i with i % k == j
+    const auto rows = torch::tensor({2 * j, 2 * j + 1});  // split j: clips [j N / k, (j + 1) N / k)
     const auto split_output = reference(reference_input.index_select(0, rows));
     (split_output * projection.index_select(0, rows)).sum().backward();
     reference_output.index_copy_(0, rows, split_output.detach());
@@ -137,15 +138,33 @@ TEST_CASE("a batch the split count does not divide is an error naming layer, bat
   }
 }
 
-TEST_CASE("sub-batch BN on a channels-last-3d input gives the same values in the same layout") {
-  auto layer = layer_with_affine(2);
-  torch::manual_seed(15);
-  const auto input = torch::randn({4, channels, 2, 3, 3});
-  const auto expected = layer(input);
-  auto layer_cl = layer_with_affine(2);
-  const auto output = layer_cl(input.contiguous(torch::MemoryFormat::ChannelsLast3d));
-  CHECK(output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
-  CHECK(same_values(output, expected));
+TEST_CASE("sub-batch BN gives the same values in both memory formats, at every split count") {
+  // The split counts of the schedules (Kinetics: 8, 4, 2) and one clip per split.
+  for (int splits : {1, 2, 4, 8}) {
+    CAPTURE(splits);
+    torch::manual_seed(15);
+    const auto input = torch::randn({8, channels, 2, 3, 3}) * 2 + 0.5;
+    const auto projection = torch::randn({8, channels, 2, 3, 3});
+    auto layer = layer_with_affine(splits);
+    const auto contiguous_input = input.clone().requires_grad_();
+    const auto expected = layer(contiguous_input);
+    (expected * projection).sum().backward();
+    CHECK(expected.is_contiguous());
+
+    auto layer_cl = layer_with_affine(splits);
+    const auto cl_input =
+        input.contiguous(torch::MemoryFormat::ChannelsLast3d).detach().requires_grad_();
+    const auto output = layer_cl(cl_input);
+    (output * projection).sum().backward();
+    CHECK(output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+    CHECK(cl_input.grad().is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+    CHECK(same_values(output, expected));
+    CHECK(same_values(cl_input.grad(), contiguous_input.grad(), 1e-4));
+    CHECK(same_values(layer_cl->weight.grad(), layer->weight.grad(), 1e-4));
+    CHECK(same_values(layer_cl->bias.grad(), layer->bias.grad(), 1e-4));
+    CHECK(same_values(layer_cl->training_running_mean(), layer->training_running_mean()));
+    CHECK(same_values(layer_cl->training_running_var(), layer->training_running_var()));
+  }
 }
 
 TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") {
@@ -189,4 +208,34 @@ TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") 
   const auto stepped = snapshot();
   CHECK(stepped.size() == saved.size());
   CHECK_FALSE(stepped.begin()->second.equal(saved.begin()->second));
+}
+
+TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain BN allocates") {
+  // Forward and backward of one layer, counting allocations of at least the activation's size.
+  const auto large_allocations = [](int splits, torch::MemoryFormat format) {
+    auto layer = layer_with_affine(splits);
+    torch::manual_seed(16);
+    const auto input =
+        torch::randn({8, channels, 4, 6, 6}).contiguous(format).detach().requires_grad_();
+    const auto projection = torch::randn({8, channels, 4, 6, 6}).contiguous(format);
+    const auto bytes = static_cast<std::size_t>(input.numel()) * sizeof(float);
+    multigrid::reference::compat::recording_cpu_allocator recorder;
+    const auto output = layer(input);
+    const auto forward = recorder.count_at_least(bytes);
+    recorder.clear();
+    output.backward(projection);
+    return std::make_pair(forward, recorder.count_at_least(bytes));
+  };
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
+    const auto plain = large_allocations(1, format);
+    CHECK(plain.first == 1);  // the output
+    CHECK(plain.second >= 1);  // the input's gradient
+    for (int splits : {2, 4, 8}) {
+      CAPTURE(splits);
+      const auto sub = large_allocations(splits, format);
+      CHECK(sub.first == 1);  // the output, in place of the regrouped copies
+      CHECK(sub.second >= 1);
+      CHECK(sub.second <= plain.second);
+    }
+  }
 }

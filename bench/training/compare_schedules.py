@@ -1,0 +1,265 @@
+#!/usr/bin/python3
+"""Trains the standard and the multigrid schedule (and any other variants) on generated motion sets,
+several seeds each, and writes a table of accuracy and wall-clock.
+
+Every run is a real `multigrid-train` process on real H.264 videos written by
+`multigrid-make-dataset`; nothing is simulated. A set is a dataset recipe plus config overrides, a
+variant is a list of overrides (the standard schedule is the base config itself), a seed sets
+RNG_SEED. Runs that finished before (their metrics file holds a test evaluation) are read, not
+repeated, so an interrupted sweep continues where it stopped.
+
+  bench/training/compare_schedules.py --bin build/bin --work WORK [--sets a,b|all]
+      [--seeds 0,1] [--variants standard,multigrid] [--parallel 2] [--threads 1]
+      [--set NAME 'DATASET OPTIONS' 'KEY VALUE ...'] [--variant NAME 'KEY VALUE ...']
+      [--override 'KEY VALUE ...'] [--md table.md] [--json results.json]
+
+The default sets are the ones docs/performance.md reports; `--list` prints them.
+"""
+import argparse
+import concurrent.futures
+import json
+import math
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DEMO_CONFIG = os.path.join(ROOT, "reference", "configs", "demo", "SLOWFAST_motion_demo.yaml")
+
+# The family of motion sets: other classes, sizes, backgrounds and object counts than the demo's.
+# Epochs are chosen per set so that the standard run takes a few thousand steps, as a user would.
+DIRECTIONS = "moving right,moving left,moving up,moving down,standing still"
+SETS = {
+    # The set that collapsed: one object of random colour and size on a noisy background of
+    # random colour, moving in one of four directions or standing still.
+    "directions-120": (
+        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
+        "--size 160x120 --train-per-class 24 --val-per-class 8 --test-per-class 8 --seed 11"
+        % DIRECTIONS,
+        "SOLVER.STEPS [0,80,105] SOLVER.MAX_EPOCH 120 SOLVER.WARMUP_EPOCHS 15.0"),
+    "directions-400": (
+        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
+        "--size 160x120 --train-per-class 80 --val-per-class 16 --test-per-class 16 --seed 12"
+        % DIRECTIONS,
+        "SOLVER.STEPS [0,24,32] SOLVER.MAX_EPOCH 36 SOLVER.WARMUP_EPOCHS 4.5"),
+    "directions-shared-120": (
+        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
+        "--colours shared --size 160x120 --train-per-class 24 --val-per-class 8 "
+        "--test-per-class 8 --seed 11" % DIRECTIONS,
+        "SOLVER.STEPS [0,80,105] SOLVER.MAX_EPOCH 120 SOLVER.WARMUP_EPOCHS 15.0"),
+}
+
+VARIANTS = {
+    "standard": "",
+    "multigrid": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True",
+    "long": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE False",
+    "short": "MULTIGRID.LONG_CYCLE False MULTIGRID.SHORT_CYCLE True",
+}
+
+
+def make_set(binaries, work, name, options):
+    folder = os.path.join(work, "sets", name)
+    if not os.path.exists(os.path.join(folder, "classes.txt")):
+        command = [os.path.join(binaries, "multigrid-make-dataset"), folder, "--quiet"]
+        command += shlex.split(options)
+        subprocess.run(command, check=True)
+    with open(os.path.join(folder, "classes.txt")) as f:
+        classes = sum(1 for line in f if line.strip())
+    with open(os.path.join(folder, "train.csv")) as f:
+        videos = sum(1 for line in f if line.strip())
+    return folder, classes, videos
+
+
+def read_metrics(path):
+    """The run's epoch and evaluation records, or None when it has not finished."""
+    if not os.path.exists(path):
+        return None
+    epochs, evaluations = [], []
+    with open(path) as f:
+        for line in f:
+            record = json.loads(line)
+            if record["type"] == "epoch":
+                epochs.append(record)
+            elif record["type"] == "evaluation":
+                evaluations.append(record)
+    tests = [e for e in evaluations if e["split"] == "test"]
+    if not tests or not epochs:
+        return None
+    vals = [e for e in evaluations if e["split"] == "val"]
+    return {
+        "iterations": epochs[-1]["step"],
+        "epochs": len(epochs),
+        "train_seconds": max(e["wall_seconds"] for e in epochs),
+        "final_train_loss": epochs[-1]["loss"],
+        "test_top1": tests[-1]["top1"],
+        "test_loss": tests[-1]["loss"],
+        "test_videos": tests[-1]["videos"],
+        "val_top1": vals[-1]["top1"] if vals else None,
+        "val_loss": [(e["epoch"], e["loss"], e["top1"]) for e in vals],
+        "epoch_loss": [(e["epoch"], e["loss"]) for e in epochs],
+    }
+
+
+def train(binaries, config, folder, output, overrides, threads, log):
+    metrics = os.path.join(output, "metrics.jsonl")
+    done = read_metrics(metrics)
+    if done:
+        return done
+    command = [os.path.join(binaries, "multigrid-train"), config, "--no-resume",
+               "DATA.PATH_TO_DATA_DIR", folder, "OUTPUT_DIR", output] + overrides
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    os.makedirs(output, exist_ok=True)
+    started = time.time()
+    with open(log, "w") as out:
+        out.write(" ".join(shlex.quote(c) for c in command) + "\n")
+        out.flush()
+        status = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, env=env).returncode
+    result = read_metrics(metrics)
+    if status != 0 or result is None:
+        raise RuntimeError("%s failed with status %d after %.0f s; see %s" %
+                           (output, status, time.time() - started, log))
+    return result
+
+
+def spread(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return "%.1f" % values[0]
+    return "%.1f (%.1f–%.1f)" % (statistics.mean(values), min(values), max(values))
+
+
+def binomial_noise(percent, videos):
+    """One standard deviation of a top-1 measured on `videos` test videos, in points."""
+    p = max(min(percent / 100.0, 0.99), 0.01)
+    return 100.0 * math.sqrt(p * (1 - p) / videos)
+
+
+def table(results, sets, variants, seeds):
+    lines = ["| set | train videos | variant | seeds | iterations | train s | test top-1 % | "
+             "speed-up | top-1 − standard |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for set_name in sets:
+        base = [results.get((set_name, "standard", s)) for s in seeds]
+        base = [r for r in base if r]
+        for variant in variants:
+            runs = [results.get((set_name, variant, s)) for s in seeds]
+            runs = [r for r in runs if r]
+            if not runs:
+                continue
+            seconds = [r["train_seconds"] for r in runs]
+            top1 = [r["test_top1"] for r in runs]
+            speedup = gap = "-"
+            if base and variant != "standard":
+                speedup = "%.2fx" % (statistics.mean(r["train_seconds"] for r in base) /
+                                     statistics.mean(seconds))
+                gap = "%+.1f" % (statistics.mean(top1) - statistics.mean(r["test_top1"] for r in base))
+            lines.append("| %s | %d | %s | %d | %d | %s | %s | %s | %s |" % (
+                set_name, runs[0]["train_videos"], variant, len(runs), runs[0]["iterations"],
+                spread(seconds), spread(top1), speedup, gap))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "build", "bin"))
+    ap.add_argument("--work", required="--list" not in sys.argv)
+    ap.add_argument("--config", default=DEMO_CONFIG)
+    ap.add_argument("--sets", default="all")
+    ap.add_argument("--variants", default="standard,multigrid")
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--set", nargs=3, action="append", default=[], metavar=("NAME", "DATASET", "OVERRIDES"))
+    ap.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "OVERRIDES"))
+    ap.add_argument("--override", default="", help="overrides for every run")
+    ap.add_argument("--parallel", type=int, default=2, help="runs at once")
+    ap.add_argument("--threads", type=int, default=1, help="intra-op threads per run")
+    ap.add_argument("--md", help="append the table to this file")
+    ap.add_argument("--json", help="write every run's results here")
+    ap.add_argument("--list", action="store_true", help="print the built-in sets and variants")
+    args = ap.parse_args()
+
+    sets = dict(SETS)
+    for name, dataset, overrides in args.set:
+        sets[name] = (dataset, overrides)
+    variants = dict(VARIANTS)
+    for name, overrides in args.variant:
+        variants[name] = overrides
+    if args.list:
+        for name, (dataset, overrides) in sets.items():
+            print("set %s: multigrid-make-dataset %s; %s" % (name, dataset, overrides))
+        for name, overrides in variants.items():
+            print("variant %s: %s" % (name, overrides or "(the config as it is)"))
+        return 0
+    chosen_sets = list(sets) if args.sets == "all" else args.sets.split(",")
+    chosen_variants = args.variants.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    for name in chosen_sets:
+        if name not in sets:
+            sys.exit("unknown set %s; --list shows them" % name)
+    for name in chosen_variants:
+        if name not in variants:
+            sys.exit("unknown variant %s; --list shows them" % name)
+
+    work = os.path.abspath(args.work)
+    os.makedirs(work, exist_ok=True)
+    prepared = {}
+    for name in chosen_sets:
+        prepared[name] = make_set(args.bin, work, name, sets[name][0])
+
+    jobs = []
+    for name in chosen_sets:
+        folder, classes, videos = prepared[name]
+        for seed in seeds:
+            for variant in chosen_variants:
+                overrides = (["MODEL.NUM_CLASSES", str(classes), "RNG_SEED", str(seed)] +
+                             shlex.split(sets[name][1]) + shlex.split(args.override) +
+                             shlex.split(variants[variant]))
+                output = os.path.join(work, "runs", name, variant, "seed%d" % seed)
+                jobs.append(((name, variant, seed), folder, output, overrides, videos))
+
+    results = {}
+    failures = []
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
+        futures = {}
+        for key, folder, output, overrides, videos in jobs:
+            log = output + ".log"
+            future = pool.submit(train, args.bin, args.config, folder, output, overrides,
+                                 args.threads, log)
+            futures[future] = (key, videos)
+        for future in concurrent.futures.as_completed(futures):
+            key, videos = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # one failed run must not lose the others
+                failures.append("%s: %s" % (key, error))
+                print("FAILED %s: %s" % (key, error), flush=True)
+                continue
+            result["train_videos"] = videos
+            results[key] = result
+            print("%s/%s/seed%d: %d iterations, %.0f s, test top-1 %.1f%% (%d videos), "
+                  "val top-1 %s" % (key[0], key[1], key[2], result["iterations"],
+                                    result["train_seconds"], result["test_top1"],
+                                    result["test_videos"], result["val_top1"]), flush=True)
+
+    text = table(results, chosen_sets, chosen_variants, seeds)
+    print(text)
+    if results:
+        videos = min(r["test_videos"] for r in results.values())
+        print("\none standard deviation of a single top-1 near 50 %% on %d test videos: %.1f points"
+              % (videos, binomial_noise(50, videos)))
+    if args.md:
+        with open(args.md, "a") as f:
+            f.write(text + "\n")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"%s/%s/%d" % k: v for k, v in results.items()}, f, indent=1)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

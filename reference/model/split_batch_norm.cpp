@@ -1,0 +1,119 @@
+#include "model/split_batch_norm.hpp"
+
+#include <stdexcept>
+#include <vector>
+
+namespace multigrid::reference {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+at::MemoryFormat format_of(const torch::Tensor& input) {
+  return !input.is_contiguous() && input.is_contiguous(at::MemoryFormat::ChannelsLast3d)
+             ? at::MemoryFormat::ChannelsLast3d
+             : at::MemoryFormat::Contiguous;
+}
+
+// Split j's rows of the batch: a view, contiguous in the tensor's own memory format.
+torch::Tensor block(const torch::Tensor& tensor, std::int64_t j, std::int64_t size) {
+  return tensor.narrow(0, j * size, size);
+}
+
+class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                               std::int64_t splits, double momentum, double epsilon) {
+    const auto format = format_of(input);
+    const auto x = input.contiguous(format);  // a no-op for the layers' own outputs
+    const auto channels = x.size(1);
+    const auto rows = x.size(0) / splits;
+    auto output = torch::empty_like(x, x.options(), format);
+    // The statistics LibTorch's kernel keeps for backward: float for every input type.
+    const auto statistics_options = x.options().dtype(
+        x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
+    auto mean = torch::empty({splits, channels}, statistics_options);
+    auto inverse_std = torch::empty({splits, channels}, statistics_options);
+    for (std::int64_t j = 0; j < splits; ++j) {
+      auto out = block(output, j, rows);
+      auto split_mean = mean[j];
+      auto split_inverse_std = inverse_std[j];
+      const auto in = block(x, j, rows);
+      const auto split_running_mean = running_mean.narrow(0, j * channels, channels);
+      const auto split_running_var = running_var.narrow(0, j * channels, channels);
+      if (x.is_cuda()) {
+        at::native_batch_norm_out(out, split_mean, split_inverse_std, in, weight, bias,
+                                  split_running_mean, split_running_var, /*training=*/true,
+                                  momentum, epsilon);
+      } else {
+        // LibTorch 1.13 has no CPU kernel that writes into a given output: the split's result is
+        // copied into place (a split's worth of memory, not the activation's).
+        const auto [result, result_mean, result_inverse_std] =
+            at::native_batch_norm(in, weight, bias, split_running_mean, split_running_var,
+                                  /*training=*/true, momentum, epsilon);
+        out.copy_(result);
+        split_mean.copy_(result_mean);
+        split_inverse_std.copy_(result_inverse_std);
+      }
+    }
+    ctx->save_for_backward({x, weight, mean, inverse_std});
+    ctx->saved_data["epsilon"] = epsilon;
+    return output;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& weight = saved[1];
+    const auto& mean = saved[2];
+    const auto& inverse_std = saved[3];
+    const double epsilon = ctx->saved_data["epsilon"].toDouble();
+    const auto splits = mean.size(0);
+    const auto rows = x.size(0) / splits;
+    const auto format = format_of(x);
+    const auto grad_output = grad_outputs[0].contiguous(format);
+
+    auto grad_input = torch::empty_like(x, x.options(), format);
+    auto grad_weight = torch::zeros_like(weight);
+    auto grad_bias = torch::zeros_like(weight);
+    auto split_grad_weight = torch::empty_like(weight);
+    auto split_grad_bias = torch::empty_like(weight);
+    for (std::int64_t j = 0; j < splits; ++j) {
+      auto grad_block = block(grad_input, j, rows);
+      at::native_batch_norm_backward_out(grad_block, split_grad_weight, split_grad_bias,
+                                         block(grad_output, j, rows), block(x, j, rows), weight,
+                                         /*running_mean=*/{}, /*running_var=*/{}, mean[j],
+                                         inverse_std[j], /*train=*/true, epsilon,
+                                         {true, true, true});
+      // One gamma and beta for every split: their gradients add up.
+      grad_weight.add_(split_grad_weight);
+      grad_bias.add_(split_grad_bias);
+    }
+    return {grad_input, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& split_running_mean,
+                               const torch::Tensor& split_running_var, int splits, double momentum,
+                               double epsilon) {
+  if (splits < 1 || input.size(0) % splits != 0) {
+    throw std::invalid_argument("split_batch_norm: a batch of " + std::to_string(input.size(0)) +
+                                " clips cannot be split into " + std::to_string(splits) +
+                                " equal splits");
+  }
+  if (split_running_mean.numel() != splits * input.size(1) ||
+      split_running_var.numel() != splits * input.size(1)) {
+    throw std::invalid_argument("split_batch_norm: the running statistics must hold splits * C = " +
+                                std::to_string(splits * input.size(1)) + " values");
+  }
+  return SplitBatchNormFunction::apply(input, weight, bias, split_running_mean, split_running_var,
+                                       static_cast<std::int64_t>(splits), momentum, epsilon);
+}
+
+}  // namespace multigrid::reference
