@@ -1,19 +1,27 @@
 #!/bin/bash
-# The GPU check in one run: builds the reference against the machine's LibTorch (CUDA), then
-#   1. eager PyTorch's SlowFast-R50 step (slowfast_eager.py) at the schedule's per-GPU shapes,
-#   2. our training step as CUDA graphs at the same shapes (train_graphed_step_bench),
-#   3. multigrid-train through the first LR stage of the Kinetics config — all four long-cycle
-#      stages, all eight shapes — on generated H.264 videos, with CUDA graphs and 14 loader threads,
-#   4. the per-shape table and the projected Kinetics wall-clock (project_schedule.py).
+# The GPU check in one run (about nine minutes): builds the reference against the machine's
+# LibTorch (CUDA), then
+#   0. sub-batch BN's CUDA path against the CPU computation (model_tests),
+#   1. eager PyTorch's SlowFast-R50 step (slowfast_eager.py, plain BN) at the Kinetics schedule's
+#      per-GPU shapes,
+#   2. our training step captured as CUDA graphs at the same shapes, with sub-batch BN as the
+#      schedule sets it (train_graphed_step_bench),
+#   3. the same step at PySlowFast's 8-GPU global batch in one process (TRAIN.BATCH_SIZE 64,
+#      NUM_GPUS 1: every shape 8x the clips, BN in splits of 8 clips),
+#   4. multigrid-train, standard and multigrid schedule of the same reduced Kinetics config
+#      (SOLVER.STEPS [0,4,6,8], 10 base epochs) on the same generated videos, one after the other:
+#      the speed-up measured, not projected,
+#   5. the per-shape table and the projected Kinetics wall-clock (project_schedule.py).
 #
 #   DATA=DIR [BASELINE=slowfast_eager.py] [FFMPEG_PREFIX=DIR] [OUT=DIR] bench/gpu/gpu_check.sh
 #
-# DATA: a dataset from `multigrid-make-dataset DIR --classes 8 --train-per-class 32
-#   --val-per-class 2 --test-per-class 1 --size 340x256 --seconds 3 --keyframe-interval 16`,
-#   written where libx264 exists; its training list is repeated 8 times (2,048 clips an epoch).
+# DATA: a dataset from `multigrid-make-dataset DIR --classes 8 --train-per-class 16
+#   --val-per-class 1 --test-per-class 1 --size 340x256 --seconds 3 --keyframe-interval 16`,
+#   written where libx264 exists; its training list is repeated 8 times (1,024 clips an epoch).
 # FFMPEG_PREFIX: an FFmpeg prefix to build against when the machine has no FFmpeg of its own.
-# OUT: where the logs, JSON results and the run go (default: ./gpu-check).
-# Every phase has a time limit, so that the whole run ends within about ten minutes.
+# OUT: where the logs, JSON results and the runs' metrics go (default: ./gpu-check).
+# RUNS: where the training runs write their checkpoints (default: /tmp/multigrid-gpu-runs).
+# Every phase has a time limit, so that the whole run ends within about nine and a half minutes.
 set -u
 : "${DATA:?set DATA to a generated dataset folder}"
 # Paths given relative to where the script was started from, before moving to the repository.
@@ -22,6 +30,7 @@ DATA=$(absolute "$DATA")
 [ -n "${BASELINE:-}" ] && BASELINE=$(absolute "$BASELINE")
 [ -n "${FFMPEG_PREFIX:-}" ] && FFMPEG_PREFIX=$(absolute "$FFMPEG_PREFIX")
 OUT=$(absolute "${OUT:-gpu-check}")
+RUNS=${RUNS:-/tmp/multigrid-gpu-runs}
 cd "$(dirname "$0")/../.."
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
@@ -57,39 +66,76 @@ stamp configure
 cmake -S . -B build-gpu "${args[@]}" >"$OUT/configure.txt" 2>&1 || tail -40 "$OUT/configure.txt"
 grep "multigrid reference" "$OUT/configure.txt"
 stamp build
-timeout "$(left 220)" cmake --build build-gpu -j"$(nproc)" --target multigrid-train \
-  multigrid-schedule train_graphed_step_bench -- $keep_going >"$OUT/build.txt" 2>&1
+timeout "$(left 260)" cmake --build build-gpu -j"$(nproc)" --target multigrid-train \
+  multigrid-schedule train_graphed_step_bench model_tests -- $keep_going >"$OUT/build.txt" 2>&1
 echo "build exit status $?"
 grep -E "error" "$OUT/build.txt" | head -40
 
+if [ -x build-gpu/bin/model_tests ]; then
+  stamp "0. sub-batch BN on CUDA against the CPU, and the model's tests that touch it"
+  timeout 60 build-gpu/bin/model_tests -tc="*sub-batch*,*PySlowFast*,*precise*" 2>&1 | tail -4
+fi
+
+kinetics_shapes=128x8x112,64x8x158,64x16x112,32x16x158,16x16x224,32x32x112,16x32x158,8x32x224
 if [ -n "${BASELINE:-}" ]; then
-  stamp "eager PyTorch"
-  timeout 150 python3 "$BASELINE" --device cuda --json "$OUT/eager_pytorch.json"
+  stamp "1. eager PyTorch, plain BN"
+  timeout 80 python3 "$BASELINE" --device cuda --shapes "$kinetics_shapes" --iters 5 --warmup 2 \
+    --json "$OUT/eager_pytorch.json"
 fi
 
 if [ -x build-gpu/bin/train_graphed_step_bench ]; then
-  stamp "training step as CUDA graphs"
-  timeout 120 build-gpu/bin/train_graphed_step_bench --benchmark_out="$OUT/graphed_step.json" \
-    --benchmark_out_format=json
+  stamp "2. our step as CUDA graphs, sub-batch BN as scheduled"
+  MULTIGRID_BENCH_STEPS=10 timeout 80 build-gpu/bin/train_graphed_step_bench \
+    --benchmark_out="$OUT/graphed_step.json" --benchmark_out_format=json
+  stamp "3. PySlowFast's 8-GPU global batch in one process (64 clips at the base shape)"
+  MULTIGRID_BENCH_SHAPES=64x32x224,128x16x224,512x8x158,1024x8x112 MULTIGRID_BENCH_STEPS=5 \
+    timeout 70 build-gpu/bin/train_graphed_step_bench \
+    --benchmark_out="$OUT/graphed_step_batch64.json" --benchmark_out_format=json
 fi
 
 if [ -x build-gpu/bin/multigrid-train ]; then
-  stamp "multigrid-train, first LR stage of the Kinetics schedule"
   lists="$OUT/lists"
   mkdir -p "$lists"
   for _ in 1 2 3 4 5 6 7 8; do cat "$DATA/train.csv"; done >"$lists/train.csv"
   cp "$DATA/val.csv" "$DATA/test.csv" "$lists/"
   config=reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml
-  timeout "$(left 560)" build-gpu/bin/multigrid-train "$config" \
-    NUM_GPUS 1 TRAIN.BATCH_SIZE 8 TEST.BATCH_SIZE 8 \
-    DATA.PATH_TO_DATA_DIR "$lists" DATA.PATH_PREFIX "$DATA" \
-    SOLVER.STEPS '[0,4,6,8]' SOLVER.MAX_EPOCH 10 SOLVER.WARMUP_EPOCHS 0.5 \
-    BN.NUM_BATCHES_PRECISE 2 TRAIN.EVAL_PERIOD 100 TRAIN.CHECKPOINT_PERIOD 100 TEST.ENABLE False \
-    TRAIN.CUDA_GRAPHS True DATA_LOADER.NUM_WORKERS 14 LOG_PERIOD 20 OUTPUT_DIR "$OUT/run" \
-    --no-resume --stop-after-epochs 7 2>&1 | tail -40
   build-gpu/bin/multigrid-schedule "$config" --json >"$OUT/kinetics_schedule.json"
-  stamp "per shape, and the projected Kinetics wall-clock"
-  python3 bench/gpu/project_schedule.py --metrics "$OUT/run/metrics.jsonl" \
+  common=(NUM_GPUS 1 TRAIN.BATCH_SIZE 8 TEST.BATCH_SIZE 8
+    DATA.PATH_TO_DATA_DIR "$lists" DATA.PATH_PREFIX "$DATA"
+    SOLVER.STEPS '[0,4,6,8]' SOLVER.MAX_EPOCH 10 SOLVER.WARMUP_EPOCHS 0.5
+    BN.NUM_BATCHES_PRECISE 2 TRAIN.EVAL_PERIOD 100 TRAIN.CHECKPOINT_PERIOD 100 TEST.ENABLE False
+    TRAIN.CUDA_GRAPHS True DATA_LOADER.NUM_WORKERS 14 LOG_PERIOD 50 --no-resume)
+  for schedule in multigrid standard; do
+    flag=True
+    [ "$schedule" = standard ] && flag=False
+    stamp "4. multigrid-train, the $schedule schedule, 10 base epochs"
+    timeout "$(left 560)" build-gpu/bin/multigrid-train "$config" "${common[@]}" \
+      MULTIGRID.LONG_CYCLE $flag MULTIGRID.SHORT_CYCLE $flag OUTPUT_DIR "$RUNS/$schedule" \
+      2>&1 | grep -vE "^\[|^ " | tail -6
+    mkdir -p "$OUT/run-$schedule"
+    cp "$RUNS/$schedule/metrics.jsonl" "$RUNS/$schedule/config.yaml" "$OUT/run-$schedule/" 2>/dev/null
+  done
+  stamp "the two runs"
+  python3 - "$OUT" <<'EOF'
+import json, os, sys
+out = sys.argv[1]
+rows = {}
+for schedule in ("standard", "multigrid"):
+    path = os.path.join(out, "run-" + schedule, "metrics.jsonl")
+    if not os.path.exists(path):
+        continue
+    epochs = [json.loads(l) for l in open(path) if '"type":"epoch"' in l]
+    if epochs:
+        rows[schedule] = (len(epochs), epochs[-1]["step"], epochs[-1]["wall_seconds"],
+                          sum(e["epoch_seconds"] for e in epochs))
+for schedule, (epochs, steps, wall, training) in rows.items():
+    print("%-9s %3d epochs %5d iterations %7.1f s wall-clock (%.1f s in training steps)" %
+          (schedule, epochs, steps, wall, training))
+if len(rows) == 2:
+    print("measured speed-up %.2fx" % (rows["standard"][2] / rows["multigrid"][2]))
+EOF
+  stamp "5. per shape, and the projected Kinetics wall-clock"
+  python3 bench/gpu/project_schedule.py --metrics "$OUT/run-multigrid/metrics.jsonl" \
     --schedule "$OUT/kinetics_schedule.json" \
     ${BASELINE:+--eager "$OUT/eager_pytorch.json"}
 fi

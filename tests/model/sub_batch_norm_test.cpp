@@ -239,3 +239,39 @@ TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain B
     }
   }
 }
+
+// Runs where CUDA is (bench/gpu/gpu_check.sh runs it on the GPU machine); skipped elsewhere.
+TEST_CASE("on CUDA, sub-batch BN in channels-last-3d and bf16 equals the CPU computation" *
+          doctest::skip(!torch::cuda::is_available())) {  for (int splits : {2, 4, 8}) {
+    CAPTURE(splits);
+    torch::manual_seed(17);
+    const auto input = torch::randn({16, channels, 4, 6, 6}) * 2 + 0.5;
+    const auto projection = torch::randn({16, channels, 4, 6, 6});
+    auto cpu_layer = layer_with_affine(splits);
+    const auto cpu_input = input.clone().requires_grad_();
+    const auto cpu_output = cpu_layer(cpu_input);
+    (cpu_output * projection).sum().backward();
+
+    auto cuda_layer = layer_with_affine(splits);
+    cuda_layer->to(torch::kCUDA);
+    const auto cuda_input = input.to(torch::kCUDA)
+                                .contiguous(torch::MemoryFormat::ChannelsLast3d)
+                                .detach()
+                                .requires_grad_();
+    const auto cuda_output = cuda_layer(cuda_input);
+    (cuda_output * projection.to(torch::kCUDA)).sum().backward();
+    CHECK(cuda_output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+    CHECK(same_values(cuda_output.cpu(), cpu_output, 1e-4));
+    CHECK(same_values(cuda_input.grad().cpu(), cpu_input.grad(), 1e-3));
+    CHECK(same_values(cuda_layer->weight.grad().cpu(), cpu_layer->weight.grad(), 1e-3));
+    CHECK(same_values(cuda_layer->training_running_var().cpu(), cpu_layer->training_running_var(),
+                      1e-4));
+
+    // bf16 activations with float parameters, as under autocast.
+    auto half_layer = layer_with_affine(splits);
+    half_layer->to(torch::kCUDA);
+    const auto half_output = half_layer(cuda_input.detach().to(torch::kBFloat16));
+    CHECK((half_output.scalar_type() == torch::kBFloat16));
+    CHECK(torch::allclose(half_output.to(torch::kFloat).cpu(), cpu_output.detach(), 5e-2, 5e-2));
+  }
+}
