@@ -31,31 +31,46 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEMO_CONFIG = os.path.join(ROOT, "reference", "configs", "demo", "SLOWFAST_motion_demo.yaml")
 
 # The family of motion sets: other classes, sizes, backgrounds and object counts than the demo's.
-# Epochs are chosen per set so that the standard run takes a few thousand steps, as a user would.
+# Epochs are chosen per set so that the standard run takes about 3,000 steps of 4 clips, as a user
+# would scale a recipe to a dataset; the LR steps at 2/3 and 7/8 of them, warm-up for 1/8.
 DIRECTIONS = "moving right,moving left,moving up,moving down,standing still"
+TURNS = ("rotating clockwise,rotating counterclockwise,growing,shrinking,moving up and right,"
+         "moving down and left,moving right fast,moving left fast")
+
+
+def epochs(total):
+    return "SOLVER.STEPS [0,%d,%d] SOLVER.MAX_EPOCH %d SOLVER.WARMUP_EPOCHS %s" % (
+        round(total * 2 / 3), round(total * 7 / 8), total, float(total) / 8)
+
+
+def directions(per_class, seed):
+    """One object of random colour and size on a flat, noisy background of random colour."""
+    return ("--class-list '%s' --objects 1 --object-size 0.15-0.25 --background flat --noise 16 "
+            "--size 96x72 --train-per-class %d --val-per-class 8 --test-per-class 16 --seed %d"
+            % (DIRECTIONS, per_class, seed))
+
+
 SETS = {
-    # The set that collapsed: one object of random colour and size on a noisy background of
-    # random colour, moving in one of four directions or standing still.
-    "directions-120": (
-        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
-        "--size 160x120 --train-per-class 24 --val-per-class 8 --test-per-class 8 --seed 11"
+    "directions-200": (directions(40, 22), epochs(60)),
+    "turns-320": (
+        "--class-list '%s' --objects 2-3 --object-size 0.12-0.22 --noise 8 --size 96x72 "
+        "--train-per-class 40 --val-per-class 6 --test-per-class 12 --seed 31" % TURNS,
+        epochs(40)),
+    "directions-600": (
+        "--class-list '%s' --objects 2 --object-size 0.1-0.18 --background flat --noise 24 "
+        "--size 96x72 --train-per-class 120 --val-per-class 8 --test-per-class 16 --seed 41"
         % DIRECTIONS,
-        "SOLVER.STEPS [0,80,105] SOLVER.MAX_EPOCH 120 SOLVER.WARMUP_EPOCHS 15.0"),
-    "directions-400": (
-        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
-        "--size 160x120 --train-per-class 80 --val-per-class 16 --test-per-class 16 --seed 12"
-        % DIRECTIONS,
-        "SOLVER.STEPS [0,24,32] SOLVER.MAX_EPOCH 36 SOLVER.WARMUP_EPOCHS 4.5"),
-    "directions-shared-120": (
-        "--class-list '%s' --objects 1 --object-size 0.05-0.11 --background flat --noise 24 "
-        "--colours shared --size 160x120 --train-per-class 24 --val-per-class 8 "
-        "--test-per-class 8 --seed 11" % DIRECTIONS,
-        "SOLVER.STEPS [0,80,105] SOLVER.MAX_EPOCH 120 SOLVER.WARMUP_EPOCHS 15.0"),
+        epochs(20)),
+    # Below a few hundred videos: the same recipe as directions-200 with fewer videos.
+    "directions-100": (directions(20, 23), epochs(120)),
+    "directions-50": (directions(10, 24), epochs(240)),
 }
 
 VARIANTS = {
     "standard": "",
     "multigrid": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True",
+    # The documented configuration for small crops: no crop under 45 px (docs/training.md).
+    "multigrid-45": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True MULTIGRID.MIN_CROP_SIZE 45",
     "long": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE False",
     "short": "MULTIGRID.LONG_CYCLE False MULTIGRID.SHORT_CYCLE True",
 }

@@ -73,6 +73,9 @@ struct multigrid_settings {
   int bn_base_size = 8;                               ///< MULTIGRID.BN_BASE_SIZE
   int default_s = 0;  ///< MULTIGRID.DEFAULT_S: crop the short-cycle factors refer to; 0 = S0
   int eval_freq = 3;  ///< MULTIGRID.EVAL_FREQ: evaluations per long-cycle shape
+  /// MULTIGRID.MIN_CROP_SIZE (ours): no long- or short-cycle crop below this many pixels; 0 keeps
+  /// PySlowFast's crops. See cycle_crops.hpp.
+  int min_crop_size = 0;
 };
 
 /// Everything the schedule depends on.

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "multigrid/config.hpp"
+#include "multigrid/cycle_crops.hpp"
 #include "multigrid/rounding.hpp"
 
 namespace multigrid {
@@ -44,11 +45,11 @@ inline std::vector<long_cycle_shape> long_cycle_candidates(const config& cfg,
   const int crop0 = cfg.data.train_crop_size;
   const double base_size = static_cast<double>(frames0) * crop0 * crop0;
   const int frames = round_to_int(frames0 * factor.temporal);
-  const int crop = round_to_int(crop0 * factor.spatial);
+  const int crop = long_cycle_crop(cfg, factor.spatial);
   std::vector<long_cycle_shape> shapes;
   if (cfg.multigrid.short_cycle) {
-    for (double short_factor : cfg.multigrid.short_cycle_factors) {
-      const double short_crop = cfg.reference_crop() * short_factor;
+    for (std::size_t m = 0; m < cfg.multigrid.short_cycle_factors.size(); ++m) {
+      const double short_crop = short_cycle_crop(cfg, m);
       shapes.push_back({frames, short_crop, relative_batch(base_size, frames, short_crop)});
     }
   }

@@ -7,6 +7,7 @@
 
 #include "multigrid/batch_norm_mode.hpp"
 #include "multigrid/config.hpp"
+#include "multigrid/cycle_crops.hpp"
 #include "multigrid/epoch_schedule.hpp"
 #include "multigrid/rounding.hpp"
 
@@ -72,7 +73,7 @@ inline stage_settings make_stage_settings(const config& cfg, const schedule_stag
   for (int m = 0; m < 2; ++m) {
     // The batch factor is taken from the current long-cycle crop, so that 158-px stages grow their
     // batch 2x/1x and 224-px stages 4x/2x, keeping B*T*S^2 about constant within the stage.
-    const double short_crop = cfg.multigrid.short_cycle_factors[m] * cfg.reference_crop();
+    const double short_crop = detail::short_cycle_crop(cfg, static_cast<std::size_t>(m));
     const double ratio = stage.crop / short_crop;
     auto& shape = settings.cycle[m];
     shape.per_gpu_batch = base.per_gpu_batch * round_to_int(ratio * ratio);

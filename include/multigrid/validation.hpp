@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "multigrid/config.hpp"
+#include "multigrid/cycle_crops.hpp"
 #include "multigrid/detail/format.hpp"
 #include "multigrid/rounding.hpp"
 
@@ -168,6 +169,13 @@ inline void check_multigrid(const config& cfg, error_list& errors) {
   if (mg.default_s < 0) {
     errors.add("MULTIGRID.DEFAULT_S", mg.default_s, "must be 0 (use DATA.TRAIN_CROP_SIZE) or positive");
   }
+  if (mg.min_crop_size < 0) {
+    errors.add("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size, "must be 0 (off) or positive");
+  } else if (cfg.data.train_crop_size > 0 && mg.min_crop_size > cfg.data.train_crop_size) {
+    errors.add("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size,
+               "must not exceed DATA.TRAIN_CROP_SIZE (" + std::to_string(cfg.data.train_crop_size) +
+                   "): it raises the smaller crops of the cycles, not the base one");
+  }
   const int frames = cfg.data.num_frames;
   const int crop = cfg.data.train_crop_size;
   const int reference = cfg.reference_crop();
@@ -205,12 +213,12 @@ inline void check_multigrid(const config& cfg, error_list& errors) {
     }
     if (!sizes_valid) continue;
     const int cycle_frames = round_to_int(frames * temporal);
-    const int cycle_crop = round_to_int(crop * spatial);
+    const int cycle_crop = long_cycle_crop(cfg, spatial);
     if (cycle_frames < 1) errors.add(field, pair, "gives 0 frames");
     if (cycle_crop < 1) errors.add(field, pair, "gives a crop of 0 pixels");
     if (mg.short_cycle && short_factors_valid && cycle_crop >= 1) {
       for (std::size_t m = 0; m < mg.short_cycle_factors.size(); ++m) {
-        const double ratio = cycle_crop / (mg.short_cycle_factors[m] * reference);
+        const double ratio = cycle_crop / short_cycle_crop(cfg, m);
         if (round_to_int(ratio * ratio) < 1) {
           errors.add(field, pair,
                      "its crop " + std::to_string(cycle_crop) +

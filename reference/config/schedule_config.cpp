@@ -71,6 +71,7 @@ multigrid::config read_schedule_config(const config_tree& tree) {
   mg.bn_base_size = tree.get_int("MULTIGRID.BN_BASE_SIZE", mg.bn_base_size);
   mg.default_s = tree.get_int("MULTIGRID.DEFAULT_S", mg.default_s);
   mg.eval_freq = tree.get_int("MULTIGRID.EVAL_FREQ", mg.eval_freq);
+  mg.min_crop_size = tree.get_int("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size);
   return cfg;
 }
 

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "model/slow_pathway_frames.hpp"
+#include "model/spatial_strides.hpp"
 #include "model/weight_init.hpp"
 
 namespace multigrid::reference {
@@ -13,7 +14,6 @@ namespace {
 // PySlowFast's _TEMPORAL_KERNEL_BASIS["slowfast"]. The stem's (1, 5) is in stem.cpp.
 constexpr std::array<std::array<std::int64_t, 2>, 4> residual_temporal_kernels{
     {{1, 3}, {1, 3}, {3, 3}, {3, 3}}};
-constexpr std::array<std::int64_t, 4> spatial_strides{1, 2, 2, 2};
 
 }  // namespace
 
@@ -47,7 +47,7 @@ SlowFastImpl::SlowFastImpl(const slowfast_options& options) : options_(options) 
     shape.temporal_kernel = residual_temporal_kernels[i];
     shape.blocks_with_temporal_kernel = options_.blocks_with_temporal_kernel[i];
     shape.blocks = blocks[i];
-    shape.spatial_stride = spatial_strides[i];
+    shape.spatial_stride = residual_spatial_strides[i];
     shape.groups = options_.num_groups;
     *stages[i] = register_module("s" + std::to_string(i + 2), ResStage(shape, norm));
     // PySlowFast's pathway pools after res2 have kernel 1 for SlowFast: identities, left out.

@@ -4,6 +4,7 @@
 #include <multigrid/learning_rate.hpp>
 #include <multigrid/plan.hpp>
 #include <multigrid/schedule_cost.hpp>
+#include <multigrid/schedule_warnings.hpp>
 #include <multigrid/stage_settings.hpp>
 
 #include <cstdio>
@@ -116,6 +117,17 @@ std::string schedule_table(const multigrid::config& cfg, std::optional<std::int6
       << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
       << "x the epochs\n";
   return out.str();
+}
+
+std::vector<std::string> schedule_fit_warnings(const multigrid::config& cfg,
+                                               std::int64_t train_samples, int spatial_stride) {
+  multigrid::fit_limits limits;
+  limits.spatial_stride = spatial_stride;
+  std::vector<std::string> lines;
+  for (const auto& warning : check_schedule_fit(multigrid::plan(cfg, train_samples), limits)) {
+    lines.push_back(warning.text());
+  }
+  return lines;
 }
 
 nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at) {

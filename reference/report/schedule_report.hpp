@@ -19,6 +19,12 @@ namespace multigrid::reference {
 std::string schedule_table(const multigrid::config& cfg,
                            std::optional<std::int64_t> train_samples = std::nullopt);
 
+/// The warnings of multigrid::check_schedule_fit for a training set, one line each, naming the
+/// stages, the number and the key to change; empty when the schedule is in the region that works.
+/// `spatial_stride` is the model's (32 for SlowFast-R50).
+std::vector<std::string> schedule_fit_warnings(const multigrid::config& cfg,
+                                               std::int64_t train_samples, int spatial_stride);
+
 /// The schedule as JSON (see docs/schedule.md for the format); `lr_at` adds "lr_at" entries.
 nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at = {});
 

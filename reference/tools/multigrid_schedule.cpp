@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/schedule_config.hpp"
+#include "model/spatial_strides.hpp"
 #include "report/atomic_file.hpp"
 #include "report/schedule_report.hpp"
 #include "report/svg_chart.hpp"
@@ -88,6 +89,12 @@ int run(int argc, char** argv) {
     std::cout << schedule_json(cfg, lr_at).dump(2) << "\n";
   } else {
     std::cout << schedule_table(cfg, train_samples);
+  }
+  if (train_samples) {
+    for (const auto& line :
+         schedule_fit_warnings(cfg, *train_samples, slowfast_spatial_stride())) {
+      std::fprintf(stderr, "multigrid-schedule: warning: %s\n", line.c_str());
+    }
   }
   if (!svg_path.empty()) {
     const auto title = std::filesystem::path(config_path).filename().string() + ": multigrid schedule";

@@ -168,6 +168,7 @@ void add_schedule_keys(resolved_config& resolved, const multigrid::config& cfg) 
   resolved.set("MULTIGRID.BN_BASE_SIZE", mg.bn_base_size);
   resolved.set("MULTIGRID.DEFAULT_S", mg.default_s);
   resolved.set("MULTIGRID.EVAL_FREQ", mg.eval_freq);
+  resolved.set("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size);
 }
 
 void add_train_keys(resolved_config& resolved, const train_config& cfg) {

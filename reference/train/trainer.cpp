@@ -22,6 +22,8 @@
 #include "model/model_summary.hpp"
 #include "model/precise_batch_norm.hpp"
 #include "model/slowfast.hpp"
+#include "model/spatial_strides.hpp"
+#include "report/schedule_report.hpp"
 #include "report/atomic_file.hpp"
 #include "train/batch_norm_sync_groups.hpp"
 #include "train/checkpoint.hpp"
@@ -148,6 +150,20 @@ class training_run {
     } catch (const multigrid::invalid_config& error) {
       throw config_error(std::string(error.what()) + " (the training set " + train_set_->source() +
                          " has " + std::to_string(train_set_->size()) + " videos)");
+    }
+
+    if (is_main()) {
+      // What the run will do with this training set, and where it is in the region where
+      // multigrid was seen to fail (docs/training.md), before any time is spent.
+      std::fprintf(options_.out, "%s: %lld training videos in %d classes (%s)\n%s", label().c_str(),
+                   static_cast<long long>(train_set_->size()), train_set_->num_classes(),
+                   train_set_->source().c_str(),
+                   schedule_table(config_.schedule, train_set_->size()).c_str());
+      for (const auto& line : schedule_fit_warnings(config_.schedule, train_set_->size(),
+                                                    slowfast_spatial_stride())) {
+        std::fprintf(options_.out, "warning: %s\n", line.c_str());
+      }
+      std::fflush(options_.out);
     }
 
     model_ = SlowFast(config_.model);

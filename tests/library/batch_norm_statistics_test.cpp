@@ -114,3 +114,39 @@ TEST_CASE("equal_weight_momentum makes a framework's BN update an equal-weight a
   }
   CHECK(running == doctest::Approx(4));
 }
+
+TEST_CASE("population_statistics gives the mean and variance of all batches' values together") {
+  // Two channels; batches of 3, 2 and 4 values per channel (counts differ, as fvcore allows).
+  const std::vector<std::vector<std::vector<double>>> batches{
+      {{1, 2, 3}, {10, 10, 13}}, {{4, 8}, {0, 2}}, {{-1, 0, 5, 6}, {7, 7, 7, 9}}};
+  population_statistics estimate(2);
+  std::vector<double> all[2];
+  for (const auto& batch : batches) {
+    double mean[2];
+    double unbiased[2];
+    for (int c = 0; c < 2; ++c) {
+      const auto& values = batch[static_cast<std::size_t>(c)];
+      double sum = 0;
+      for (double v : values) sum += v;
+      mean[c] = sum / values.size();
+      double squares = 0;
+      for (double v : values) squares += (v - mean[c]) * (v - mean[c]);
+      unbiased[c] = squares / (values.size() - 1);
+      all[c].insert(all[c].end(), values.begin(), values.end());
+    }
+    estimate.add(mean, unbiased, static_cast<double>(batch[0].size()));
+  }
+  CHECK(estimate.batches() == 3);
+  float mean[2];
+  float variance[2];
+  estimate.result(mean, variance);
+  for (int c = 0; c < 2; ++c) {
+    double sum = 0;
+    for (double v : all[c]) sum += v;
+    const double expected_mean = sum / all[c].size();
+    double squares = 0;
+    for (double v : all[c]) squares += (v - expected_mean) * (v - expected_mean);
+    CHECK(mean[c] == doctest::Approx(expected_mean));
+    CHECK(variance[c] == doctest::Approx(squares / all[c].size()));  // biased, as fvcore
+  }
+}

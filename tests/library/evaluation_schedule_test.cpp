@@ -40,3 +40,19 @@ TEST_CASE("Without the long cycle, every TRAIN.EVAL_PERIOD epochs and the last")
   CHECK(epochs.back() == 357);  // 358 epochs with the short cycle alone
   CHECK(evaluation_epochs(cfg, 0) == std::vector<int>{357});
 }
+
+TEST_CASE("Precise BN runs after evaluation and checkpoint epochs only, as in PySlowFast") {
+  auto cfg = testing::kinetics_slowfast_multigrid();
+  cfg.multigrid.long_cycle = false;
+  const auto schedule = make_epoch_schedule(cfg);
+  // TRAIN.EVAL_PERIOD 10, TRAIN.CHECKPOINT_PERIOD 4.
+  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 9, 10, 4));   // evaluation
+  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 3, 10, 4));   // checkpoint
+  CHECK_FALSE(is_precise_batch_norm_epoch(cfg, schedule, 4, 10, 4));
+  CHECK(is_precise_batch_norm_epoch(cfg, schedule, schedule.max_epoch - 1, 1000, 1000));
+  int count = 0;
+  for (int epoch = 0; epoch < schedule.max_epoch; ++epoch) {
+    count += is_precise_batch_norm_epoch(cfg, schedule, epoch, 10, 4) ? 1 : 0;
+  }
+  CHECK(count < schedule.max_epoch / 2);
+}
