@@ -61,6 +61,9 @@ SETS = {
         "--size 96x72 --train-per-class 120 --val-per-class 8 --test-per-class 16 --seed 41"
         % DIRECTIONS,
         epochs(20)),
+    # The demo's own videos and config (reference/train/demo.cpp), for its figures over seeds.
+    "demo": ("--classes 8 --train-per-class 48 --val-per-class 12 --test-per-class 24 "
+             "--size 96x72 --seconds 2 --seed 2020", ""),
     # Below a few hundred videos: the same recipe as directions-200 with fewer videos.
     "directions-100": (directions(20, 23), epochs(120)),
     "directions-50": (directions(10, 24), epochs(240)),

@@ -52,4 +52,23 @@ constexpr batch_norm_mode choose_batch_norm(int per_gpu_batch, int bn_base_size,
   return mode;
 }
 
+/// The configured BatchNorm (BN.NORM_TYPE and friends) as the processes can run it at a per-GPU
+/// batch: the split count lowered to the largest that divides the batch, the sync group to the
+/// largest that divides the number of processes (where PySlowFast would crash; one process trains
+/// with plain BN).
+constexpr batch_norm_mode feasible_batch_norm(batch_norm_mode configured, int per_gpu_batch,
+                                              int devices) noexcept {
+  batch_norm_mode mode;
+  if (configured.type == batch_norm_type::sub_batch && per_gpu_batch > 0) {
+    int splits = configured.splits < per_gpu_batch ? configured.splits : per_gpu_batch;
+    while (splits > 1 && per_gpu_batch % splits != 0) --splits;
+    if (splits > 1) mode = {batch_norm_type::sub_batch, splits, 1};
+  } else if (configured.type == batch_norm_type::synchronized) {
+    int group = configured.sync_devices;
+    while (group > 1 && devices % group != 0) --group;
+    if (group > 1) mode = {batch_norm_type::synchronized, 1, group};
+  }
+  return mode;
+}
+
 }  // namespace multigrid

@@ -4,7 +4,8 @@
 //
 // Layout: a sub-batch BN with k splits and C channels keeps its running statistics split-major,
 // statistic[j * C + c] for split j and channel c (the channel order of viewing (N, C, ...) as
-// (N / k, k * C, ...)); split j holds the samples i with i % k == j.
+// (N / k, k * C, ...)). Which samples form split j is the framework's choice: PySlowFast's view
+// gives the samples i with i % k == j, the reference trainer blocks of consecutive samples.
 
 #include <cstddef>
 #include <iterator>

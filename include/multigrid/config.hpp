@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cmath>
+
+#include "multigrid/batch_norm_mode.hpp"
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -78,6 +80,15 @@ struct multigrid_settings {
   int min_crop_size = 0;
 };
 
+/// BN.NORM_TYPE (batchnorm, sub_batchnorm, sync_batchnorm), BN.NUM_SPLITS, BN.NUM_SYNC_DEVICES:
+/// the BatchNorm of runs without the long cycle, and of long-cycle runs until their first shape
+/// change (PySlowFast applies MULTIGRID.BN_BASE_SIZE only when a long-cycle stage begins).
+struct batch_norm_settings {
+  batch_norm_type type = batch_norm_type::plain;
+  int splits = 1;
+  int sync_devices = 1;
+};
+
 /// Everything the schedule depends on.
 struct config {
   int num_gpus = 1;     ///< NUM_GPUS: processes; 0 is PySlowFast's CPU mode, one process
@@ -85,6 +96,7 @@ struct config {
   data_settings data;
   solver_settings solver;
   multigrid_settings multigrid;
+  batch_norm_settings batch_norm;
 
   /// Number of processes that share the global batch.
   int devices() const noexcept { return num_gpus > 0 ? num_gpus : 1; }

@@ -60,10 +60,11 @@ class plan {
     const auto per_rank = rank_shard_size(static_cast<std::size_t>(train_samples), cfg.devices());
     std::int64_t iteration = 0;
     std::vector<config_error> errors;
+    const auto settings = make_all_stage_settings(cfg, schedule_);
     for (std::size_t i = 0; i < schedule_.stages.size(); ++i) {
       plan_stage stage;
       stage.schedule = schedule_.stages[i];
-      stage.settings = make_stage_settings(cfg, stage.schedule);
+      stage.settings = settings[i];
       std::array<int, 3> sizes{};
       for (int m = 0; m < stage.settings.cycle_length; ++m) {
         sizes[m] = stage.settings.cycle[m].per_gpu_batch;

@@ -30,9 +30,11 @@ inline double iteration_ratio(const config& cfg, std::int64_t train_samples) {
 /// The same for a training set large enough that rounding to whole batches does not matter.
 inline double iteration_ratio(const config& cfg) {
   const auto schedule = make_epoch_schedule(cfg);
+  const auto all_settings = make_all_stage_settings(cfg, schedule);
   double iterations = 0;  // in units of training-set size
-  for (const auto& stage : schedule.stages) {
-    const auto settings = make_stage_settings(cfg, stage);
+  for (std::size_t i = 0; i < schedule.stages.size(); ++i) {
+    const auto& stage = schedule.stages[i];
+    const auto& settings = all_settings[i];
     double clips = 0;
     for (int m = 0; m < settings.cycle_length; ++m) clips += settings.cycle[m].global_batch;
     iterations += stage.epochs() / (clips / settings.cycle_length);

@@ -4,6 +4,7 @@
 // stage is derived here, once.
 
 #include <array>
+#include <vector>
 
 #include "multigrid/batch_norm_mode.hpp"
 #include "multigrid/config.hpp"
@@ -49,7 +50,9 @@ inline std::array<int, 2> jitter_for_crop(const config& cfg, int crop) {
 
 }  // namespace detail
 
-inline stage_settings make_stage_settings(const config& cfg, const schedule_stage& stage) {
+/// The shapes of one stage, with `batch_norm` as its BatchNorm (make_all_stage_settings decides it).
+inline stage_settings make_stage_settings(const config& cfg, const schedule_stage& stage,
+                                          const batch_norm_mode& batch_norm) {
   const int devices = cfg.devices();
   stage_settings settings;
   auto& base = settings.base;
@@ -62,8 +65,7 @@ inline stage_settings make_stage_settings(const config& cfg, const schedule_stag
   // Fewer frames span the same time: the stride grows by T0 // T.
   const int tau = cfg.data.sampling_rate;
   settings.sampling_rate = {tau, tau * (cfg.data.num_frames / stage.num_frames)};
-  settings.batch_norm =
-      choose_batch_norm(base.per_gpu_batch, cfg.multigrid.bn_base_size, devices);
+  settings.batch_norm = batch_norm;
 
   if (!cfg.multigrid.short_cycle) {
     settings.cycle[0] = base;
@@ -84,6 +86,40 @@ inline stage_settings make_stage_settings(const config& cfg, const schedule_stag
   }
   settings.cycle[2] = base;
   return settings;
+}
+
+/// Every stage's settings, with the BatchNorm PySlowFast trains it with: the configured one
+/// (BN.NORM_TYPE) until the long cycle first changes the shape, then at each stage whose shape
+/// changes MULTIGRID.BN_BASE_SIZE's rule (choose_batch_norm), kept until the next change. So runs
+/// without the long cycle, and a long cycle whose single shape is the base one, keep the configured
+/// BN. Where we differ: PySlowFast compares frames and crop only and misses a stage that changes
+/// the batch alone; here the batch counts too.
+inline std::vector<stage_settings> make_all_stage_settings(const config& cfg,
+                                                           const epoch_schedule& schedule) {
+  std::vector<stage_settings> all;
+  const int devices = cfg.devices();
+  const batch_norm_mode configured{cfg.batch_norm.type, cfg.batch_norm.splits,
+                                   cfg.batch_norm.sync_devices};
+  int frames = cfg.data.num_frames;
+  int crop = cfg.data.train_crop_size;
+  int batch_factor = 1;
+  bool set_by_long_cycle = false;
+  batch_norm_mode current;
+  for (const auto& stage : schedule.stages) {
+    const int per_gpu_batch = cfg.batch_size * stage.batch_factor / devices;
+    if (cfg.multigrid.long_cycle && !stage.empty() &&
+        (stage.num_frames != frames || stage.crop != crop || stage.batch_factor != batch_factor)) {
+      frames = stage.num_frames;
+      crop = stage.crop;
+      batch_factor = stage.batch_factor;
+      set_by_long_cycle = true;
+      current = choose_batch_norm(per_gpu_batch, cfg.multigrid.bn_base_size, devices);
+    } else if (!set_by_long_cycle) {
+      current = feasible_batch_norm(configured, per_gpu_batch, devices);
+    }
+    all.push_back(make_stage_settings(cfg, stage, current));
+  }
+  return all;
 }
 
 }  // namespace multigrid

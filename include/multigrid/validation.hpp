@@ -252,6 +252,12 @@ inline std::vector<config_error> validate(const config& cfg) {
   }
   detail::check_data(cfg, errors);
   detail::check_solver(cfg, errors);
+  if (cfg.batch_norm.splits < 1) {
+    errors.add("BN.NUM_SPLITS", cfg.batch_norm.splits, "must be at least 1");
+  }
+  if (cfg.batch_norm.sync_devices < 1) {
+    errors.add("BN.NUM_SYNC_DEVICES", cfg.batch_norm.sync_devices, "must be at least 1");
+  }
   if (cfg.uses_multigrid()) detail::check_multigrid(cfg, errors);
   return std::move(errors.errors);
 }

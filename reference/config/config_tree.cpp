@@ -1,5 +1,10 @@
 #include "config/config_tree.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <iterator>
+#include <type_traits>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -27,6 +32,10 @@ std::string node_text(const YAML::Node& node) {
 config_tree::config_tree() : root_(YAML::NodeType::Map) {}
 
 config_tree config_tree::load_file(const std::string& path) {
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) {
+    throw config_error(path + ": is a folder, not a configuration file");
+  }
   std::ifstream file(path);
   if (!file) throw config_error(path + ": cannot open the configuration file");
   std::stringstream text;
@@ -72,6 +81,12 @@ void config_tree::apply_overrides(const std::vector<std::string>& pairs) {
     } catch (const YAML::Exception& error) {
       throw config_error("command line: " + key + " = " + text + ": cannot parse the value: " +
                          error.msg);
+    }
+    // Text that YAML reads as nothing (`,`) is meant as text, as PySlowFast's opts keep it; only
+    // an explicit null stays a null, which a reader then refuses.
+    static const char* const nulls[] = {"", "null", "Null", "NULL", "~", "None"};
+    if (value.IsNull() && std::find(std::begin(nulls), std::end(nulls), text) == std::end(nulls)) {
+      value = YAML::Node(text);
     }
     set(key, value, "command line");
   }
@@ -119,13 +134,166 @@ std::optional<YAML::Node> config_tree::find(const std::string& key) const {
 
 bool config_tree::has(const std::string& key) const { return find(key).has_value(); }
 
+std::optional<YAML::Node> config_tree::find_written(const std::string& key) const {
+  read_keys_.insert(key);
+  YAML::Node walker;
+  walker.reset(root_);
+  for (const auto& part : split_config_key(key)) {
+    if (!walker.IsMap()) return std::nullopt;
+    const YAML::Node& parent = walker;
+    const YAML::Node child = parent[part];
+    if (!child.IsDefined()) return std::nullopt;
+    walker.reset(child);
+  }
+  return walker;
+}
+
+namespace {
+
+// The declared defaults as one configuration, read by the same getters as a user's file.
+const config_tree& declared_defaults() {
+  static const config_tree defaults = [] {
+    config_tree tree;
+    for (const auto& key : declared_keys()) {
+      tree.set(std::string(key.name), YAML::Load(std::string(key.default_yaml)), "default");
+    }
+    return tree;
+  }();
+  return defaults;
+}
+
+template <class T>
+T read_typed(const config_tree& tree, const std::string& name);
+template <>
+int read_typed<int>(const config_tree& tree, const std::string& name) {
+  return tree.get_int(name, 0);
+}
+template <>
+double read_typed<double>(const config_tree& tree, const std::string& name) {
+  return tree.get_double(name, 0);
+}
+template <>
+bool read_typed<bool>(const config_tree& tree, const std::string& name) {
+  return tree.get_bool(name, false);
+}
+template <>
+std::string read_typed<std::string>(const config_tree& tree, const std::string& name) {
+  return tree.get_string(name, {});
+}
+template <>
+std::vector<int> read_typed<std::vector<int>>(const config_tree& tree, const std::string& name) {
+  return tree.get_int_list(name, {});
+}
+template <>
+std::vector<double> read_typed<std::vector<double>>(const config_tree& tree,
+                                                    const std::string& name) {
+  return tree.get_double_list(name, {});
+}
+template <>
+std::vector<std::vector<double>> read_typed<std::vector<std::vector<double>>>(
+    const config_tree& tree, const std::string& name) {
+  return tree.get_double_table(name, {});
+}
+
+}  // namespace
+
+template <class T>
+T config_tree::get(const key<T>& handle) const {
+  const auto name = handle.name();
+  const auto written = find_written(name);
+  if (!written) {
+    if constexpr (std::is_same_v<T, YAML::Node>) {
+      return YAML::Load(std::string(handle.declaration().default_yaml));
+    } else {
+      return read_typed<T>(declared_defaults(), name);
+    }
+  }
+  if (written->IsNull()) {
+    fail(name, "has no value; write one, or leave the key out for its default, " +
+                   std::string(handle.declaration().default_yaml));
+  }
+  if constexpr (std::is_same_v<T, YAML::Node>) {
+    return *written;
+  } else {
+    return read_typed<T>(*this, name);
+  }
+}
+
+template int config_tree::get(const key<int>&) const;
+template double config_tree::get(const key<double>&) const;
+template bool config_tree::get(const key<bool>&) const;
+template std::string config_tree::get(const key<std::string>&) const;
+template std::vector<int> config_tree::get(const key<std::vector<int>>&) const;
+template std::vector<double> config_tree::get(const key<std::vector<double>>&) const;
+template std::vector<std::vector<double>> config_tree::get(
+    const key<std::vector<std::vector<double>>>&) const;
+template YAML::Node config_tree::get(const key<YAML::Node>&) const;
+
+void config_tree::fail_declared(const key_declaration& declaration,
+                                const std::string& message) const {
+  const std::string name(declaration.name);
+  if (find_written(name)) fail(name, message);
+  throw config_error(name + " = " + std::string(declaration.default_yaml) + " (default): " +
+                     message);
+}
+
+void config_tree::check_known_keys() const { check_section(root_, ""); }
+
+void config_tree::check_section(const YAML::Node& section, const std::string& prefix) const {
+  for (const auto& entry : section) {
+    const auto name = prefix + entry.first.as<std::string>();
+    const YAML::Node& value = entry.second;
+    const bool is_key = find_declared_key(name) != nullptr || find_pyslowfast_key(name) != nullptr;
+    const auto where = [&] {
+      const auto origin_text = origin(name);
+      return origin_text.empty() ? source_name_ + ":" + std::to_string(value.Mark().line + 1)
+                                 : origin_text;
+    };
+    if (is_key) {
+      if (value.IsMap()) {
+        throw config_error(where() + ": " + name + " takes a value, not a section of keys");
+      }
+      continue;
+    }
+    if (is_known_section(name)) {
+      if (!value.IsMap()) {
+        throw config_error(where() + ": " + name + " = " + node_text(value) +
+                           ": is a section of keys (such as " + name + "." +
+                           "...), not a value");
+      }
+      check_section(value, name + ".");
+      continue;
+    }
+    const auto nearest = nearest_known_key(name);
+    throw config_error(where() + ": " + name + ": unknown key" +
+                       (nearest.empty() ? std::string(" (neither PySlowFast nor this trainer has it)")
+                                        : "; did you mean " + nearest + "?"));
+  }
+}
+
 std::string config_tree::origin(const std::string& key) const {
   for (auto it = override_origins_.rbegin(); it != override_origins_.rend(); ++it) {
     if (it->first == key) return it->second;
   }
-  const auto node = find(key);
+  const auto node = find_written(key);
   if (!node) return {};
-  return source_name_ + ":" + std::to_string(node->Mark().line + 1);
+  int line = node->Mark().line;
+  {
+    // The line of the key itself (a null value's own mark is where a value would have been).
+    const auto parts = split_config_key(key);
+    YAML::Node section;
+    section.reset(root_);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      const YAML::Node& parent = section;
+      YAML::Node child;
+      child.reset(parent[parts[i]]);
+      section.reset(child);
+    }
+    for (const auto& entry : section) {
+      if (entry.first.as<std::string>() == parts.back()) line = entry.first.Mark().line;
+    }
+  }
+  return source_name_ + ":" + std::to_string(line + 1);
 }
 
 std::vector<std::string> config_tree::unread_overrides() const {

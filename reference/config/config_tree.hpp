@@ -1,12 +1,15 @@
 #pragma once
 // A PySlowFast-style configuration: a YAML file of nested sections (`SOLVER: {BASE_LR: 0.1}`),
 // addressed by dotted keys (`SOLVER.BASE_LR`), with trailing `KEY VALUE` overrides as PySlowFast's
-// `opts` take them. Keys a tool does not read are ignored (real PySlowFast files carry many); a key
-// that is read but holds a value of the wrong kind is an error naming the key, the value, and where
-// it was written (file and line, or the command line).
+// `opts` take them. As in PySlowFast (yacs), every key must be known: declared in keys.def or in
+// PySlowFast's defaults.py (check_known_keys); a PySlowFast key the tools do not use is accepted.
+// A key that is read but holds a value of the wrong kind, or no value (null), is an error naming
+// the key, the value, and where it was written (file and line, or the command line).
 
 #include <cstdint>
 #include <yaml-cpp/yaml.h>
+
+#include "config/config_keys.hpp"
 
 #include <optional>
 #include <set>
@@ -42,6 +45,26 @@ class config_tree {
 
   bool has(const std::string& key) const;
 
+  /// A declared key's value: as written, or its declared default when it is not written. A key
+  /// written without a value (YAML null) is an error, never the default.
+  template <class T>
+  T get(const key<T>& handle) const;
+  /// Whether a declared key was written (in the file or on the command line).
+  template <class T>
+  bool written(const key<T>& handle) const {
+    return has(handle.name());
+  }
+  /// Throws config_error naming the key, its value (or "(default)") and where it was written.
+  template <class T>
+  [[noreturn]] void fail(const key<T>& handle, const std::string& message) const {
+    fail_declared(handle.declaration(), message);
+  }
+
+  /// Every key written must be one PySlowFast or this project declares, with a value where a
+  /// value belongs and a section where a section does; throws config_error naming the first
+  /// offender, where it was written and the nearest known key.
+  void check_known_keys() const;
+
   int get_int(const std::string& key, int fallback) const;
   std::int64_t get_int64(const std::string& key, std::int64_t fallback) const;
   double get_double(const std::string& key, double fallback) const;
@@ -69,6 +92,11 @@ class config_tree {
 
  private:
   std::optional<YAML::Node> find(const std::string& key) const;
+  /// Like find, but a key written as null is found (as a null node).
+  std::optional<YAML::Node> find_written(const std::string& key) const;
+  [[noreturn]] void fail_declared(const key_declaration& declaration,
+                                  const std::string& message) const;
+  void check_section(const YAML::Node& section, const std::string& prefix) const;
   std::string value_text(const YAML::Node& node) const;
   template <class T>
   T scalar(const std::string& key, const T& fallback, const char* kind) const;

@@ -5,73 +5,77 @@
 namespace multigrid::reference {
 namespace {
 
-std::array<int, 2> read_pair(const config_tree& tree, const std::string& key,
-                             const std::array<int, 2>& fallback) {
-  const auto values = tree.get_int_list(key, {fallback[0], fallback[1]});
-  if (values.size() != 2) tree.fail(key, "must be a list of two integers [min, max]");
+std::array<int, 2> read_pair(const config_tree& tree, const key<std::vector<int>>& handle) {
+  const auto values = tree.get(handle);
+  if (values.size() != 2) tree.fail(handle, "must be a list of two integers [min, max]");
   return {values[0], values[1]};
+}
+
+multigrid::batch_norm_type read_norm_type(const config_tree& tree) {
+  const auto name = tree.get(keys::bn_norm_type);
+  if (name == "batchnorm" || name == "sync_batchnorm_apex") return multigrid::batch_norm_type::plain;
+  if (name == "sub_batchnorm") return multigrid::batch_norm_type::sub_batch;
+  if (name == "sync_batchnorm") return multigrid::batch_norm_type::synchronized;
+  tree.fail(keys::bn_norm_type, "use batchnorm, sub_batchnorm or sync_batchnorm");
 }
 
 }  // namespace
 
 multigrid::config read_schedule_config(const config_tree& tree) {
   multigrid::config cfg;
-  cfg.num_gpus = tree.get_int("NUM_GPUS", cfg.num_gpus);
-  cfg.batch_size = tree.get_int("TRAIN.BATCH_SIZE", cfg.batch_size);
+  cfg.num_gpus = tree.get(keys::num_gpus);
+  cfg.batch_size = tree.get(keys::train_batch_size);
 
   auto& data = cfg.data;
-  data.num_frames = tree.get_int("DATA.NUM_FRAMES", data.num_frames);
-  data.sampling_rate = tree.get_int("DATA.SAMPLING_RATE", data.sampling_rate);
-  data.train_crop_size = tree.get_int("DATA.TRAIN_CROP_SIZE", data.train_crop_size);
-  data.train_jitter_scales = read_pair(tree, "DATA.TRAIN_JITTER_SCALES", data.train_jitter_scales);
+  data.num_frames = tree.get(keys::data_num_frames);
+  data.sampling_rate = tree.get(keys::data_sampling_rate);
+  data.train_crop_size = tree.get(keys::data_train_crop_size);
+  data.train_jitter_scales = read_pair(tree, keys::data_train_jitter_scales);
 
   auto& solver = cfg.solver;
-  solver.base_lr = tree.get_double("SOLVER.BASE_LR", solver.base_lr);
-  const auto policy_name =
-      tree.get_string("SOLVER.LR_POLICY", std::string(lr_policy_name(solver.policy)));
-  const auto policy = parse_lr_policy(policy_name);
+  solver.base_lr = tree.get(keys::solver_base_lr);
+  const auto policy = parse_lr_policy(tree.get(keys::solver_lr_policy));
   if (!policy) {
-    tree.fail("SOLVER.LR_POLICY",
+    tree.fail(keys::solver_lr_policy,
               "unknown policy; use cosine, cosine_batch_scaled, steps or steps_with_relative_lrs");
   }
   solver.policy = *policy;
-  solver.steps = tree.get_int_list("SOLVER.STEPS", solver.steps);
-  solver.lrs = tree.get_double_list("SOLVER.LRS", solver.lrs);
-  solver.max_epoch = tree.get_int("SOLVER.MAX_EPOCH", solver.max_epoch);
-  solver.gamma = tree.get_double("SOLVER.GAMMA", solver.gamma);
-  solver.warmup_epochs = tree.get_double("SOLVER.WARMUP_EPOCHS", solver.warmup_epochs);
-  solver.warmup_start_lr = tree.get_double("SOLVER.WARMUP_START_LR", solver.warmup_start_lr);
-  solver.cosine_end_lr = tree.get_double("SOLVER.COSINE_END_LR", solver.cosine_end_lr);
-  solver.cosine_after_warmup =
-      tree.get_bool("SOLVER.COSINE_AFTER_WARMUP", solver.cosine_after_warmup);
+  solver.steps = tree.get(keys::solver_steps);
+  solver.lrs = tree.get(keys::solver_lrs);
+  solver.max_epoch = tree.get(keys::solver_max_epoch);
+  solver.gamma = tree.get(keys::solver_gamma);
+  solver.warmup_epochs = tree.get(keys::solver_warmup_epochs);
+  solver.warmup_start_lr = tree.get(keys::solver_warmup_start_lr);
+  solver.cosine_end_lr = tree.get(keys::solver_cosine_end_lr);
+  solver.cosine_after_warmup = tree.get(keys::solver_cosine_after_warmup);
 
   auto& mg = cfg.multigrid;
-  mg.long_cycle = tree.get_bool("MULTIGRID.LONG_CYCLE", mg.long_cycle);
-  mg.short_cycle = tree.get_bool("MULTIGRID.SHORT_CYCLE", mg.short_cycle);
-  mg.epoch_factor = tree.get_double("MULTIGRID.EPOCH_FACTOR", mg.epoch_factor);
-  std::vector<std::vector<double>> default_factors;
-  for (const auto& factor : mg.long_cycle_factors) {
-    default_factors.push_back({factor.temporal, factor.spatial});
-  }
-  const auto factors = tree.get_double_table("MULTIGRID.LONG_CYCLE_FACTORS", default_factors);
+  mg.long_cycle = tree.get(keys::multigrid_long_cycle);
+  mg.short_cycle = tree.get(keys::multigrid_short_cycle);
+  mg.epoch_factor = tree.get(keys::multigrid_epoch_factor);
   mg.long_cycle_factors.clear();
-  for (const auto& row : factors) {
+  for (const auto& row : tree.get(keys::multigrid_long_cycle_factors)) {
     if (row.size() != 2) {
-      tree.fail("MULTIGRID.LONG_CYCLE_FACTORS",
+      tree.fail(keys::multigrid_long_cycle_factors,
                 "each entry must be a pair [temporal, spatial] such as [0.25, 0.7071]");
     }
     mg.long_cycle_factors.push_back({row[0], row[1]});
   }
-  const auto short_factors = tree.get_double_list(
-      "MULTIGRID.SHORT_CYCLE_FACTORS", {mg.short_cycle_factors[0], mg.short_cycle_factors[1]});
+  const auto short_factors = tree.get(keys::multigrid_short_cycle_factors);
   if (short_factors.size() != 2) {
-    tree.fail("MULTIGRID.SHORT_CYCLE_FACTORS", "must be a list of two factors such as [0.5, 0.7071]");
+    tree.fail(keys::multigrid_short_cycle_factors,
+              "must be a list of two factors such as [0.5, 0.7071]");
   }
   mg.short_cycle_factors = {short_factors[0], short_factors[1]};
-  mg.bn_base_size = tree.get_int("MULTIGRID.BN_BASE_SIZE", mg.bn_base_size);
-  mg.default_s = tree.get_int("MULTIGRID.DEFAULT_S", mg.default_s);
-  mg.eval_freq = tree.get_int("MULTIGRID.EVAL_FREQ", mg.eval_freq);
-  mg.min_crop_size = tree.get_int("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size);
+  mg.bn_base_size = tree.get(keys::multigrid_bn_base_size);
+  mg.default_s = tree.get(keys::multigrid_default_s);
+  mg.eval_freq = tree.get(keys::multigrid_eval_freq);
+  mg.min_crop_size = tree.get(keys::multigrid_min_crop_size);
+
+  auto& bn = cfg.batch_norm;
+  bn.type = read_norm_type(tree);
+  bn.splits = tree.get(keys::bn_num_splits);
+  bn.sync_devices = tree.get(keys::bn_num_sync_devices);
   return cfg;
 }
 

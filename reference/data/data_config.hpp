@@ -43,8 +43,6 @@ struct data_config {
   double decode_timeout = 60;                               ///< DATA.DECODE_TIMEOUT, seconds
   int num_workers = 8;                                      ///< DATA_LOADER.NUM_WORKERS
   int prefetch_batches = 0;     ///< DATA_LOADER.PREFETCH_BATCHES; 0 = automatic
-  int num_ensemble_views = 10;  ///< TEST.NUM_ENSEMBLE_VIEWS
-  int num_spatial_crops = 3;    ///< TEST.NUM_SPATIAL_CROPS
 };
 
 /// Reads and checks the keys; errors name the key, its value and where it was written.

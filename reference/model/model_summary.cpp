@@ -25,9 +25,11 @@ std::string with_thousands(std::int64_t value) {
 
 std::vector<clip_size> distinct_clip_sizes(const multigrid::config& cfg) {
   std::vector<clip_size> sizes;
-  for (const auto& stage : multigrid::make_epoch_schedule(cfg).stages) {
-    if (stage.empty()) continue;
-    const auto settings = multigrid::make_stage_settings(cfg, stage);
+  const auto schedule = multigrid::make_epoch_schedule(cfg);
+  const auto all_settings = multigrid::make_all_stage_settings(cfg, schedule);
+  for (std::size_t i = 0; i < schedule.stages.size(); ++i) {
+    if (schedule.stages[i].empty()) continue;
+    const auto& settings = all_settings[i];
     for (int m = 0; m < settings.cycle_length; ++m) {
       const clip_size size{settings.cycle[m].num_frames, settings.cycle[m].crop};
       if (std::find(sizes.begin(), sizes.end(), size) == sizes.end()) sizes.push_back(size);

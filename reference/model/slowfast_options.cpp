@@ -7,12 +7,6 @@
 namespace multigrid::reference {
 namespace {
 
-// PySlowFast's defaults.py, for keys a configuration leaves out.
-constexpr int default_alpha = 8;
-constexpr int default_fusion_kernel_size = 5;
-constexpr bool default_zero_init_final_bn = false;
-constexpr int default_num_frames = 8;
-
 // The problems of a set of options, as (field, value, message); empty when they build a model.
 struct option_problem {
   const char* field;
@@ -74,20 +68,21 @@ std::vector<option_problem> find_problems(const slowfast_options& o) {
   return problems;
 }
 
-void check_equals(const config_tree& tree, const std::string& key,
-                  const std::vector<std::vector<double>>& supported, const char* what) {
-  if (tree.get_double_table(key, supported) != supported) {
-    tree.fail(key, std::string("is not supported: the model builds ") + what);
+// Strides and dilations: one entry per stage, each [slow, fast] or one value for both.
+void check_per_stage(const config_tree& tree, const key<std::vector<std::vector<double>>>& handle,
+                     const std::array<double, 4>& supported, const char* what) {
+  const auto table = tree.get(handle);
+  bool equal = table.size() == 4;
+  for (std::size_t stage = 0; equal && stage < 4; ++stage) {
+    equal = !table[stage].empty() && table[stage].size() <= 2;
+    for (const double value : table[stage]) equal = equal && value == supported[stage];
   }
+  if (!equal) tree.fail(handle, std::string("is not supported: the model builds ") + what);
 }
 
 void check_no_nonlocal(const config_tree& tree) {
-  const std::string key = "NONLOCAL.LOCATION";
-  if (!tree.has(key)) return;
   // [[[], []], ...]: one list of block indices per stage and pathway; all must be empty.
-  const YAML::Node& root = tree.root();
-  const YAML::Node section = root["NONLOCAL"];
-  const YAML::Node location = section["LOCATION"];
+  const auto location = tree.get(keys::nonlocal_location);
   bool empty = location.IsSequence();
   if (empty) {
     for (const auto& stage : location) {
@@ -100,7 +95,9 @@ void check_no_nonlocal(const config_tree& tree) {
       }
     }
   }
-  if (!empty) tree.fail(key, "non-local blocks are not supported; every list must be empty");
+  if (!empty) {
+    tree.fail(keys::nonlocal_location, "non-local blocks are not supported; every list must be empty");
+  }
 }
 
 }  // namespace
@@ -122,94 +119,93 @@ void validate(const slowfast_options& options) {
 
 slowfast_options read_slowfast_options(const config_tree& tree) {
   slowfast_options o;
-  const auto arch = tree.get_string("MODEL.ARCH", "slowfast");
-  if (arch != "slowfast") tree.fail("MODEL.ARCH", "only the slowfast architecture is built here");
-  const auto name = tree.get_string("MODEL.MODEL_NAME", "SlowFast");
-  if (name != "SlowFast") tree.fail("MODEL.MODEL_NAME", "only the SlowFast model is built here");
-  const auto transform = tree.get_string("RESNET.TRANS_FUNC", "bottleneck_transform");
-  if (transform != "bottleneck_transform") {
-    tree.fail("RESNET.TRANS_FUNC", "only bottleneck_transform is built here");
+  if (tree.get(keys::model_arch) != "slowfast") {
+    tree.fail(keys::model_arch, "only the slowfast architecture is built here");
   }
-  if (tree.get_bool("RESNET.STRIDE_1X1", false)) {
-    tree.fail("RESNET.STRIDE_1X1", "is not supported: the spatial stride is on the 3x3 conv");
+  if (tree.get(keys::model_model_name) != "SlowFast") {
+    tree.fail(keys::model_model_name, "only the SlowFast model is built here");
   }
-  check_equals(tree, "RESNET.SPATIAL_STRIDES", {{1, 1}, {2, 2}, {2, 2}, {2, 2}},
-               "strides [[1, 1], [2, 2], [2, 2], [2, 2]]");
-  check_equals(tree, "RESNET.SPATIAL_DILATIONS", {{1, 1}, {1, 1}, {1, 1}, {1, 1}}, "no dilation");
+  if (tree.get(keys::resnet_trans_func) != "bottleneck_transform") {
+    tree.fail(keys::resnet_trans_func, "only bottleneck_transform is built here");
+  }
+  if (tree.get(keys::resnet_stride_1x1)) {
+    tree.fail(keys::resnet_stride_1x1, "is not supported: the spatial stride is on the 3x3 conv");
+  }
+  check_per_stage(tree, keys::resnet_spatial_strides, {1, 2, 2, 2},
+                  "strides [[1, 1], [2, 2], [2, 2], [2, 2]]");
+  check_per_stage(tree, keys::resnet_spatial_dilations, {1, 1, 1, 1}, "no dilation");
   check_no_nonlocal(tree);
 
-  o.num_classes = tree.get_int("MODEL.NUM_CLASSES", o.num_classes);
-  o.dropout_rate = tree.get_double("MODEL.DROPOUT_RATE", o.dropout_rate);
-  o.fc_init_std = tree.get_double("MODEL.FC_INIT_STD", o.fc_init_std);
-  o.depth = tree.get_int("RESNET.DEPTH", o.depth);
-  o.num_groups = tree.get_int("RESNET.NUM_GROUPS", o.num_groups);
-  o.width_per_group = tree.get_int("RESNET.WIDTH_PER_GROUP", o.width_per_group);
-  o.zero_init_final_bn = tree.get_bool("RESNET.ZERO_INIT_FINAL_BN", default_zero_init_final_bn);
-  o.alpha = tree.get_int("SLOWFAST.ALPHA", default_alpha);
-  o.beta_inv = tree.get_int("SLOWFAST.BETA_INV", o.beta_inv);
-  o.fusion_conv_channel_ratio =
-      tree.get_int("SLOWFAST.FUSION_CONV_CHANNEL_RATIO", o.fusion_conv_channel_ratio);
-  o.fusion_kernel_size = tree.get_int("SLOWFAST.FUSION_KERNEL_SZ", default_fusion_kernel_size);
-  o.batch_norm_epsilon = tree.get_double("BN.EPS", o.batch_norm_epsilon);
-  o.batch_norm_momentum = tree.get_double("BN.MOMENTUM", o.batch_norm_momentum);
-  o.num_frames = tree.get_int("DATA.NUM_FRAMES", default_num_frames);
-  o.crop_size = tree.get_int("DATA.TRAIN_CROP_SIZE", o.crop_size);
+  o.num_classes = tree.get(keys::model_num_classes);
+  o.dropout_rate = tree.get(keys::model_dropout_rate);
+  o.fc_init_std = tree.get(keys::model_fc_init_std);
+  o.depth = tree.get(keys::resnet_depth);
+  o.num_groups = tree.get(keys::resnet_num_groups);
+  o.width_per_group = tree.get(keys::resnet_width_per_group);
+  o.zero_init_final_bn = tree.get(keys::resnet_zero_init_final_bn);
+  o.alpha = tree.get(keys::slowfast_alpha);
+  o.beta_inv = tree.get(keys::slowfast_beta_inv);
+  o.fusion_conv_channel_ratio = tree.get(keys::slowfast_fusion_conv_channel_ratio);
+  o.fusion_kernel_size = tree.get(keys::slowfast_fusion_kernel_sz);
+  o.batch_norm_epsilon = tree.get(keys::bn_eps);
+  o.batch_norm_momentum = tree.get(keys::bn_momentum);
+  o.num_frames = tree.get(keys::data_num_frames);
+  o.crop_size = tree.get(keys::data_train_crop_size);
 
-  const auto channels = tree.get_int_list("DATA.INPUT_CHANNEL_NUM", {3, 3});
+  const auto channels = tree.get(keys::data_input_channel_num);
   if (channels.size() != 2 || channels[0] != channels[1]) {
-    tree.fail("DATA.INPUT_CHANNEL_NUM",
+    tree.fail(keys::data_input_channel_num,
               "must list the same channel count for the slow and the fast pathway, e.g. [3, 3]");
   }
   o.input_channels = channels[0];
 
   // PySlowFast's default lists one pathway ([[3], [4], [6], [3]]); SlowFast configs list two.
-  const auto table = tree.get_double_table("RESNET.NUM_BLOCK_TEMP_KERNEL", {{3}, {4}, {6}, {3}});
+  const auto table = tree.get(keys::resnet_num_block_temp_kernel);
   if (table.size() != 4) {
-    tree.fail("RESNET.NUM_BLOCK_TEMP_KERNEL", "must have one entry per stage res2..res5");
+    tree.fail(keys::resnet_num_block_temp_kernel, "must have one entry per stage res2..res5");
   }
   for (int stage = 0; stage < 4; ++stage) {
     const auto& row = table[static_cast<std::size_t>(stage)];
     if (row.empty() || row.size() > 2) {
-      tree.fail("RESNET.NUM_BLOCK_TEMP_KERNEL", "each entry must be [slow, fast] block counts");
+      tree.fail(keys::resnet_num_block_temp_kernel, "each entry must be [slow, fast] block counts");
     }
     for (int pathway = 0; pathway < 2; ++pathway) {
       const double value = row[row.size() == 2 ? static_cast<std::size_t>(pathway) : 0];
       if (value != std::floor(value)) {
-        tree.fail("RESNET.NUM_BLOCK_TEMP_KERNEL", "block counts must be integers");
+        tree.fail(keys::resnet_num_block_temp_kernel, "block counts must be integers");
       }
       o.blocks_with_temporal_kernel[stage][pathway] = static_cast<int>(value);
     }
   }
 
-  // Map each problem back to the key it came from, so the message points into the file.
-  static const std::vector<std::pair<std::string, std::string>> keys = {
-      {"depth", "RESNET.DEPTH"},
-      {"num_groups", "RESNET.NUM_GROUPS"},
-      {"width_per_group", "RESNET.WIDTH_PER_GROUP"},
-      {"alpha", "SLOWFAST.ALPHA"},
-      {"beta_inv", "SLOWFAST.BETA_INV"},
-      {"fusion_conv_channel_ratio", "SLOWFAST.FUSION_CONV_CHANNEL_RATIO"},
-      {"fusion_kernel_size", "SLOWFAST.FUSION_KERNEL_SZ"},
-      {"num_classes", "MODEL.NUM_CLASSES"},
-      {"dropout_rate", "MODEL.DROPOUT_RATE"},
-      {"fc_init_std", "MODEL.FC_INIT_STD"},
-      {"batch_norm_epsilon", "BN.EPS"},
-      {"batch_norm_momentum", "BN.MOMENTUM"},
-      {"input_channels", "DATA.INPUT_CHANNEL_NUM"},
-      {"num_frames", "DATA.NUM_FRAMES"},
-      {"crop_size", "DATA.TRAIN_CROP_SIZE"},
-      {"blocks_with_temporal_kernel", "RESNET.NUM_BLOCK_TEMP_KERNEL"},
-  };
-  for (const auto& problem : find_problems(o)) {
-    for (const auto& [field, key] : keys) {
-      if (field != problem.field) continue;
-      // A key the file leaves out has no value to show: say which default was used.
-      if (!tree.has(key))
-        tree.fail(key, "defaults to " + problem.value + ", which " + problem.message);
-      tree.fail(key, problem.message);
+  // Map each problem back to the key it came from, so the message points into the file (or
+  // names the default when the file leaves the key out).
+  using table_key = key<std::vector<std::vector<double>>>;
+  const auto report = [&](const option_problem& problem) {
+    const std::string field = problem.field;
+    const auto fail_int = [&](const key<int>& handle) { tree.fail(handle, problem.message); };
+    const auto fail_real = [&](const key<double>& handle) { tree.fail(handle, problem.message); };
+    if (field == "depth") fail_int(keys::resnet_depth);
+    if (field == "num_groups") fail_int(keys::resnet_num_groups);
+    if (field == "width_per_group") fail_int(keys::resnet_width_per_group);
+    if (field == "alpha") fail_int(keys::slowfast_alpha);
+    if (field == "beta_inv") fail_int(keys::slowfast_beta_inv);
+    if (field == "fusion_conv_channel_ratio") fail_int(keys::slowfast_fusion_conv_channel_ratio);
+    if (field == "fusion_kernel_size") fail_int(keys::slowfast_fusion_kernel_sz);
+    if (field == "num_classes") fail_int(keys::model_num_classes);
+    if (field == "dropout_rate") fail_real(keys::model_dropout_rate);
+    if (field == "fc_init_std") fail_real(keys::model_fc_init_std);
+    if (field == "batch_norm_epsilon") fail_real(keys::bn_eps);
+    if (field == "batch_norm_momentum") fail_real(keys::bn_momentum);
+    if (field == "input_channels") tree.fail(keys::data_input_channel_num, problem.message);
+    if (field == "num_frames") fail_int(keys::data_num_frames);
+    if (field == "crop_size") fail_int(keys::data_train_crop_size);
+    if (field == "blocks_with_temporal_kernel") {
+      tree.fail(table_key{keys::resnet_num_block_temp_kernel}, problem.message);
     }
-    throw std::logic_error(std::string("unmapped option ") + problem.field);
-  }
+    throw std::logic_error("unmapped option " + field);
+  };
+  for (const auto& problem : find_problems(o)) report(problem);
   return o;
 }
 

@@ -20,7 +20,10 @@ struct described_stage {
 
 std::vector<described_stage> describe(const multigrid::config& cfg, const epoch_schedule& schedule) {
   std::vector<described_stage> stages;
-  for (const auto& stage : schedule.stages) stages.push_back({stage, make_stage_settings(cfg, stage)});
+  const auto settings = make_all_stage_settings(cfg, schedule);
+  for (std::size_t i = 0; i < schedule.stages.size(); ++i) {
+    stages.push_back({schedule.stages[i], settings[i]});
+  }
   return stages;
 }
 

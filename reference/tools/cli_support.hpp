@@ -53,14 +53,16 @@ inline double option_double(const std::string& option, const std::string& text) 
   return value;
 }
 
-/// Loads CONFIG (or an empty config when `path` is empty) and applies the overrides.
+/// Loads CONFIG (or an empty config when `path` is empty), applies the overrides and checks that
+/// every key is known (config_tree::check_known_keys).
 inline config_tree load_config(const std::string& path, const std::vector<std::string>& overrides) {
   auto tree = path.empty() ? config_tree::load_string("", "defaults") : config_tree::load_file(path);
   tree.apply_overrides(overrides);
+  tree.check_known_keys();
   return tree;
 }
 
-/// Warns about overrides the tool never read: most likely a misspelt key.
+/// Warns about overrides of known keys the tool does not read.
 inline void warn_unread_overrides(const config_tree& tree, const char* tool) {
   for (const auto& key : tree.unread_overrides()) {
     std::fprintf(stderr, "%s: warning: %s was overridden but is not used by this tool\n", tool,

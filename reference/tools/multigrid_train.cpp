@@ -76,7 +76,6 @@ int run(int argc, char** argv) {
   options.stop_after_epochs = stop_after_epochs;
   try {
     const auto outcome = run_training(tree, options);
-    warn_unread_overrides(tree, "multigrid-train");
     return outcome.completed || outcome.stop_signal == 0 ? 0 : 128 + outcome.stop_signal;
   } catch (const training_error& error) {
     std::fprintf(stderr, "multigrid-train: %s\n", error.what());

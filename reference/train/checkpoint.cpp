@@ -161,19 +161,11 @@ void opened_checkpoint::load(const checkpoint_parts& parts) {
 }
 
 std::vector<std::string> resume_sensitive_keys() {
-  return {"NUM_GPUS",
-          "TRAIN.BATCH_SIZE",
-          "DATA.NUM_FRAMES",
-          "DATA.SAMPLING_RATE",
-          "DATA.TRAIN_CROP_SIZE",
-          "DATA.TRAIN_JITTER_SCALES",
-          "SOLVER.",
-          "MULTIGRID.",
-          "MODEL.",
-          "SLOWFAST.",
-          "RESNET.",
-          "BN.WEIGHT_DECAY",
-          "BN.NORM_TYPE"};
+  std::vector<std::string> names;
+  for (const auto& declaration : declared_keys()) {
+    if (declaration.changes_run()) names.emplace_back(declaration.name);
+  }
+  return names;
 }
 
 void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved_config& current,
@@ -182,15 +174,24 @@ void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved
       resolved_config::parse(checkpoint.state().config_yaml, checkpoint.path() + " (its config)")
           .flatten();
   const auto now = current.flatten();
+  static const auto defaults = [] {
+    auto resolved = resolved_config::parse("", "defaults");
+    add_declared_keys(resolved, config_tree(), ~0u);
+    return resolved.flatten();
+  }();
   std::set<std::string> all;
   for (const auto& [key, value] : saved) all.insert(key);
   for (const auto& [key, value] : now) all.insert(key);
   const std::string hint = "; resume with the same value, or train in a new OUTPUT_DIR";
   for (const auto& key : all) {
     if (!covered(key, keys)) continue;
-    const auto before = saved.find(key);
+    std::string old_value = "(absent)";
+    if (const auto before = saved.find(key); before != saved.end()) {
+      old_value = before->second;
+    } else if (const auto fallback = defaults.find(key); fallback != defaults.end()) {
+      old_value = fallback->second;
+    }
     const auto after = now.find(key);
-    const std::string old_value = before == saved.end() ? "(absent)" : before->second;
     const std::string new_value = after == now.end() ? "(absent)" : after->second;
     if (old_value != new_value) {
       throw config_error(key + " = " + new_value + ": the checkpoint " + checkpoint.path() +

@@ -77,14 +77,14 @@ class opened_checkpoint {
   checkpoint_state state_;
 };
 
-/// Keys that must be equal to resume: the schedule's (NUM_GPUS, TRAIN.BATCH_SIZE, DATA frames,
-/// stride, crop and jitter, SOLVER.*, MULTIGRID.*) and the model's (MODEL.*, SLOWFAST.*,
-/// RESNET.*, BN.WEIGHT_DECAY, BN.NORM_TYPE). An entry ending in '.' covers a whole section.
+/// Keys that must be equal to resume: those config/keys.def declares changes_run (the plan's and
+/// the model's). An entry ending in '.' covers a whole section.
 std::vector<std::string> resume_sensitive_keys();
 
 /// Refuses to resume when a sensitive key differs between the checkpoint's config and this run's,
 /// or when the training set size differs: throws config_error naming the checkpoint, the key and
-/// both values.
+/// both values. A key the checkpoint's config lacks (a key declared after it was written) counts
+/// as its declared default.
 void check_resume_compatible(const opened_checkpoint& checkpoint, const resolved_config& current,
                              std::int64_t train_samples,
                              const std::vector<std::string>& keys = resume_sensitive_keys());

@@ -136,75 +136,30 @@ config_tree resolved_config::tree() const {
   return config_tree::load_string(yaml(), "resolved config");
 }
 
-void add_schedule_keys(resolved_config& resolved, const multigrid::config& cfg) {
-  resolved.set("NUM_GPUS", cfg.num_gpus);
-  resolved.set("TRAIN.BATCH_SIZE", cfg.batch_size);
-  resolved.set("DATA.NUM_FRAMES", cfg.data.num_frames);
-  resolved.set("DATA.SAMPLING_RATE", cfg.data.sampling_rate);
-  resolved.set("DATA.TRAIN_CROP_SIZE", cfg.data.train_crop_size);
-  resolved.set("DATA.TRAIN_JITTER_SCALES",
-               std::vector<int>{cfg.data.train_jitter_scales[0], cfg.data.train_jitter_scales[1]});
-  const auto& solver = cfg.solver;
-  resolved.set("SOLVER.BASE_LR", solver.base_lr);
-  resolved.set("SOLVER.LR_POLICY", std::string(lr_policy_name(solver.policy)));
-  resolved.set("SOLVER.STEPS", solver.steps);
-  resolved.set("SOLVER.LRS", solver.lrs);
-  resolved.set("SOLVER.MAX_EPOCH", solver.max_epoch);
-  resolved.set("SOLVER.GAMMA", solver.gamma);
-  resolved.set("SOLVER.WARMUP_EPOCHS", solver.warmup_epochs);
-  resolved.set("SOLVER.WARMUP_START_LR", solver.warmup_start_lr);
-  resolved.set("SOLVER.COSINE_END_LR", solver.cosine_end_lr);
-  resolved.set("SOLVER.COSINE_AFTER_WARMUP", solver.cosine_after_warmup);
-  const auto& mg = cfg.multigrid;
-  resolved.set("MULTIGRID.LONG_CYCLE", mg.long_cycle);
-  resolved.set("MULTIGRID.SHORT_CYCLE", mg.short_cycle);
-  resolved.set("MULTIGRID.EPOCH_FACTOR", mg.epoch_factor);
-  std::vector<std::vector<double>> factors;
-  for (const auto& factor : mg.long_cycle_factors)
-    factors.push_back({factor.temporal, factor.spatial});
-  resolved.set("MULTIGRID.LONG_CYCLE_FACTORS", factors);
-  resolved.set("MULTIGRID.SHORT_CYCLE_FACTORS",
-               std::vector<double>{mg.short_cycle_factors[0], mg.short_cycle_factors[1]});
-  resolved.set("MULTIGRID.BN_BASE_SIZE", mg.bn_base_size);
-  resolved.set("MULTIGRID.DEFAULT_S", mg.default_s);
-  resolved.set("MULTIGRID.EVAL_FREQ", mg.eval_freq);
-  resolved.set("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size);
-}
-
-void add_train_keys(resolved_config& resolved, const train_config& cfg) {
-  resolved.set("TRAIN.ENABLE", cfg.train.enable);
-  resolved.set("TRAIN.DATASET", cfg.train.dataset);
-  resolved.set("TRAIN.EVAL_PERIOD", cfg.train.eval_period);
-  resolved.set("TRAIN.CHECKPOINT_PERIOD", cfg.train.checkpoint_period);
-  resolved.set("TRAIN.KEEP_LAST_CHECKPOINTS", cfg.train.keep_last_checkpoints);
-  resolved.set("TRAIN.AUTO_RESUME", cfg.train.auto_resume);
-  resolved.set("TRAIN.CHECKPOINT_FILE_PATH", cfg.train.checkpoint_file_path);
-  resolved.set("TRAIN.CUDA_GRAPHS", cfg.train.cuda_graphs);
-  resolved.set("TRAIN.DETERMINISTIC", cfg.train.deterministic);
-  resolved.set("TEST.ENABLE", cfg.test.enable);
-  resolved.set("TEST.DATASET", cfg.test.dataset);
-  resolved.set("TEST.BATCH_SIZE", cfg.test.batch_size);
-  resolved.set("TEST.NUM_ENSEMBLE_VIEWS", cfg.test.num_ensemble_views);
-  resolved.set("TEST.NUM_SPATIAL_CROPS", cfg.test.num_spatial_crops);
-  resolved.set("SOLVER.OPTIMIZING_METHOD", cfg.optimizer.optimizing_method);
-  resolved.set("SOLVER.MOMENTUM", cfg.optimizer.momentum);
-  resolved.set("SOLVER.DAMPENING", cfg.optimizer.dampening);
-  resolved.set("SOLVER.NESTEROV", cfg.optimizer.nesterov);
-  resolved.set("SOLVER.WEIGHT_DECAY", cfg.optimizer.weight_decay);
-  resolved.set("BN.WEIGHT_DECAY", cfg.optimizer.batch_norm_weight_decay);
-  resolved.set("BN.USE_PRECISE_STATS", cfg.precise_batch_norm.enabled);
-  resolved.set("BN.NUM_BATCHES_PRECISE", cfg.precise_batch_norm.num_batches);
-  resolved.set("DATA_LOADER.NUM_WORKERS", cfg.data_loader.num_workers);
-  resolved.set("DATA_LOADER.PIN_MEMORY", cfg.data_loader.pin_memory);
-  resolved.set("NUM_GPUS", cfg.num_gpus);
-  resolved.set("NUM_SHARDS", cfg.num_shards);
-  resolved.set("SHARD_ID", cfg.shard_id);
-  resolved.set("RNG_SEED", cfg.rng_seed);
-  resolved.set("LOG_PERIOD", cfg.log_period);
-  resolved.set("OUTPUT_DIR", cfg.output_dir);
-  resolved.set("DIST_BACKEND", distributed_backend_name(cfg.backend));
-  resolved.set("DEVICE", device_choice_name(cfg.device));
-  resolved.set("DIST_TIMEOUT_SECONDS", cfg.distributed_timeout_seconds);
+void add_declared_keys(resolved_config& resolved, const config_tree& tree, unsigned parts) {
+  for (std::size_t i = 0; i < declared_keys().size(); ++i) {
+    const auto& declaration = declared_keys()[i];
+    if ((declaration.parts & parts) == 0) continue;
+    const std::string name(declaration.name);
+    const auto index = static_cast<key_index>(i);
+    // Each value as its reader sees it, in one spelling, so that two runs compare by value.
+    switch (declaration.type) {
+      case key_type::integer: resolved.set(name, tree.get(key<int>{index})); break;
+      case key_type::real: resolved.set(name, tree.get(key<double>{index})); break;
+      case key_type::boolean: resolved.set(name, tree.get(key<bool>{index})); break;
+      case key_type::text: resolved.set(name, tree.get(key<std::string>{index})); break;
+      case key_type::integer_list:
+        resolved.set(name, tree.get(key<std::vector<int>>{index}));
+        break;
+      case key_type::real_list:
+        resolved.set(name, tree.get(key<std::vector<double>>{index}));
+        break;
+      case key_type::table:
+        resolved.set(name, tree.get(key<std::vector<std::vector<double>>>{index}));
+        break;
+      case key_type::nested: resolved.set_node(name, tree.get(key<YAML::Node>{index})); break;
+    }
+  }
 }
 
 void save_resolved_config(const resolved_config& resolved, const std::string& path) {

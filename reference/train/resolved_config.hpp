@@ -1,8 +1,8 @@
 #pragma once
 // The configuration a run actually trained with: the file, the command-line overrides, and the
-// default of every key the trainer read, as one YAML document. It is printed at the start, saved
-// beside the run, stored in every checkpoint, and compared on resume. Each part adds the keys it
-// reads (add_schedule_keys, add_train_keys; the model and the loader add theirs the same way).
+// value of every declared key the run reads (config/keys.def), as one YAML document. It is
+// printed at the start, saved beside the run, stored in every checkpoint, and compared on resume
+// (the keys declared changes_run).
 
 #include <map>
 #include <multigrid/config.hpp>
@@ -29,6 +29,7 @@ class resolved_config {
   void set(const std::string& key, const std::vector<int>& values);
   void set(const std::string& key, const std::vector<double>& values);
   void set(const std::string& key, const std::vector<std::vector<double>>& rows);
+  void set_node(const std::string& key, const YAML::Node& value);
 
   /// The YAML document, loadable by this trainer and by PySlowFast's CfgNode.
   std::string yaml() const;
@@ -39,15 +40,12 @@ class resolved_config {
 
  private:
   resolved_config() = default;
-  void set_node(const std::string& key, const YAML::Node& value);
 
   YAML::Node root_;
 };
 
-/// NUM_GPUS, TRAIN.BATCH_SIZE, DATA.*, SOLVER.* and MULTIGRID.* as the schedule resolved them.
-void add_schedule_keys(resolved_config& resolved, const multigrid::config& cfg);
-/// Every key of train_config.
-void add_train_keys(resolved_config& resolved, const train_config& cfg);
+/// Every declared key read by one of `parts` (key_part bits), with the value the readers get.
+void add_declared_keys(resolved_config& resolved, const config_tree& tree, unsigned parts);
 
 /// Writes the YAML atomically (temporary file, flush, rename).
 void save_resolved_config(const resolved_config& resolved, const std::string& path);

@@ -67,7 +67,7 @@ struct train_config {
   int shard_id = 0;                  ///< SHARD_ID
   int rng_seed = 1;                  ///< RNG_SEED
   int log_period = 10;               ///< LOG_PERIOD, iterations between log lines
-  std::string output_dir = "./tmp";  ///< OUTPUT_DIR
+  std::string output_dir = ".";  ///< OUTPUT_DIR
   distributed_backend backend = distributed_backend::nccl;  ///< DIST_BACKEND
   device_choice device = device_choice::automatic;          ///< DEVICE (ours)
   double distributed_timeout_seconds = 600;                 ///< DIST_TIMEOUT_SECONDS (ours)

@@ -17,6 +17,7 @@
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 #include "data/annotation_format.hpp"
+#include "data/dataset_error.hpp"
 #include "data/clip_loader.hpp"
 #include "model/model_state.hpp"
 #include "model/model_summary.hpp"
@@ -75,7 +76,13 @@ std::shared_ptr<const video_dataset> optional_split(const data_config& data, con
 class training_run {
  public:
   training_run(const config_tree& tree, const trainer_options& options)
-      : options_(options), config_(read_run_config(tree)), layout_{config_.train.output_dir} {}
+      : options_(options), config_(read_run_config(tree)), layout_{config_.train.output_dir} {
+    // PySlowFast keys this trainer does not use, given on the command line: said before training.
+    for (const auto& key : tree.unread_overrides()) {
+      std::fprintf(options_.out, "warning: %s is a PySlowFast key this trainer does not use\n",
+                   key.c_str());
+    }
+  }
 
   training_outcome run() {
     const auto started = clock::now();
@@ -130,16 +137,15 @@ class training_run {
     use_deterministic_algorithms(config_.train.train.deterministic);
     if (device_.is_cuda()) compat::set_cudnn_benchmark(!config_.train.train.deterministic);
 
-    if (is_main()) {
-      std::filesystem::create_directories(layout_.output_dir);
-      std::fprintf(options_.out, "%s: training with config:\n%s\n", label().c_str(),
-                   config_.resolved.yaml().c_str());
-      save_resolved_config(config_.resolved, layout_.config());
+    // The data the configuration names: a missing folder or file is the configuration's fault.
+    try {
+      train_set_ = std::make_shared<const video_dataset>(load_split(config_.data, "train"));
+      val_set_ = optional_split(config_.data, "val", train_set_->class_names());
+      test_set_ = optional_split(config_.data, "test", train_set_->class_names());
+    } catch (const dataset_error& error) {
+      throw config_error(std::string("DATA.PATH_TO_DATA_DIR = ") + config_.data.path_to_data_dir +
+                         ": " + error.what());
     }
-
-    train_set_ = std::make_shared<const video_dataset>(load_split(config_.data, "train"));
-    val_set_ = optional_split(config_.data, "val", train_set_->class_names());
-    test_set_ = optional_split(config_.data, "test", train_set_->class_names());
     if (train_set_->num_classes() > config_.model.num_classes) {
       throw config_error("MODEL.NUM_CLASSES = " + std::to_string(config_.model.num_classes) +
                          ": the training set " + train_set_->source() + " has " +
@@ -185,6 +191,18 @@ class training_run {
                                                       sgd_settings_from(config_.train.optimizer));
     checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
     resume();
+    // The run is accepted: only now does OUTPUT_DIR get its files.
+    if (is_main()) {
+      create_output_dir();
+      std::fprintf(options_.out, "%s: training with config:\n%s\n", label().c_str(),
+                   config_.resolved.yaml().c_str());
+      try {
+        save_resolved_config(config_.resolved, layout_.config());
+      } catch (const std::exception& error) {
+        throw config_error("OUTPUT_DIR = " + layout_.output_dir + ": " + error.what());
+      }
+      truncate_metrics(layout_.metrics(), position_.global_iteration);
+    }
     broadcast_module_state(*group_, *model_);
     if (group_->size() > 1) {
       std::vector<torch::Tensor> parameters;
@@ -234,6 +252,15 @@ class training_run {
 
   std::string label() const { return options_.label.empty() ? layout_.output_dir : options_.label; }
 
+  void create_output_dir() const {
+    std::error_code error;
+    std::filesystem::create_directories(layout_.output_dir, error);
+    if (error || !std::filesystem::is_directory(layout_.output_dir)) {
+      throw config_error("OUTPUT_DIR = " + layout_.output_dir + ": cannot create the folder" +
+                         (error ? ": " + error.message() : std::string()));
+    }
+  }
+
   checkpoint_parts parts() {
     return {[this](torch::serialize::OutputArchive& archive) { save_model_state(model_, archive); },
             [this](torch::serialize::InputArchive& archive) { load_model_state(model_, archive); },
@@ -254,12 +281,16 @@ class training_run {
       if (options_.resume == resume_mode::always) {
         throw config_error("--resume: no checkpoint in " + checkpoints_->folder());
       }
-      if (!config_.train.train.checkpoint_file_path.empty()) {
-        opened_checkpoint initial(config_.train.train.checkpoint_file_path);
+      const auto& initial_weights = config_.train.train.checkpoint_file_path;
+      if (!initial_weights.empty()) {
+        if (!std::filesystem::is_regular_file(initial_weights)) {
+          throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial_weights +
+                             ": no such file");
+        }
+        opened_checkpoint initial(initial_weights);
         initial.load_model(parts().load_model);
-        say("initial weights from " + config_.train.train.checkpoint_file_path);
+        say("initial weights from " + initial_weights);
       }
-      if (is_main()) truncate_metrics(layout_.metrics(), 0);
       position_.train_samples = train_set_->size();
       return;
     }
@@ -276,7 +307,6 @@ class training_run {
       say("the checkpoint holds the random state of " + std::to_string(states.size()) +
           " processes, not " + std::to_string(group_->size()) + ": random state not restored");
     }
-    if (is_main()) truncate_metrics(layout_.metrics(), position_.global_iteration);
     say("resuming from " + *latest + " at epoch " + std::to_string(position_.epoch) +
         ", iteration " + std::to_string(position_.iteration_in_epoch));
   }

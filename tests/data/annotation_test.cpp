@@ -168,8 +168,6 @@ TEST_CASE("the dataset config reads PySlowFast's keys and names bad values") {
   CHECK(config.mean[2] == doctest::Approx(0.5));
   CHECK(config.std[0] == doctest::Approx(0.225));
   CHECK(config.test_crop_size == 256);
-  CHECK(config.num_ensemble_views == 10);
-  CHECK(config.num_spatial_crops == 1);
   CHECK(config.num_workers == 8);
 
   auto bad = config_tree::load_string("DATA:\n  STD: [0.2, 0.0, 0.2]\n", "bad.yaml");
@@ -178,9 +176,6 @@ TEST_CASE("the dataset config reads PySlowFast's keys and names bad values") {
   CHECK(message.find("bad.yaml:2") != std::string::npos);
   bad = config_tree::load_string("DATA:\n  ANNOTATION_FORMAT: csv\n", "bad.yaml");
   CHECK(error_of([&] { read_data_config(bad); }).find("DATA.ANNOTATION_FORMAT") !=
-        std::string::npos);
-  bad = config_tree::load_string("TEST:\n  NUM_SPATIAL_CROPS: 5\n", "bad.yaml");
-  CHECK(error_of([&] { read_data_config(bad); }).find("TEST.NUM_SPATIAL_CROPS") !=
         std::string::npos);
 }
 

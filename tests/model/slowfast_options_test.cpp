@@ -71,7 +71,7 @@ TEST_CASE("bad model keys are errors naming the key and the value") {
 
   message = read_error("SLOWFAST:\n  ALPHA: 16\n");  // DATA.NUM_FRAMES defaults to 8
   CHECK(message.find("DATA.NUM_FRAMES") != std::string::npos);
-  CHECK(message.find("defaults to 8") != std::string::npos);
+  CHECK(message.find("DATA.NUM_FRAMES = 8 (default)") != std::string::npos);
 
   message = read_error("MODEL:\n  ARCH: i3d\n");
   CHECK(message.find("MODEL.ARCH = i3d") != std::string::npos);

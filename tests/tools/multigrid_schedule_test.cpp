@@ -131,8 +131,11 @@ TEST_CASE("Usage errors exit 2") {
   CHECK(schedule({"--help"}).exit_code == 0);
 }
 
-TEST_CASE("An override the tool does not read is warned about") {
-  const auto result = schedule({kinetics, "SOLVER.MAX_EPOCHS", "100"});
+TEST_CASE("A known key the tool does not read is warned about; a misspelt one stops it") {
+  const auto result = schedule({kinetics, "TRAIN.EVAL_PERIOD", "5"});
   CHECK(result.exit_code == 0);
-  CHECK(contains(result.err, "SOLVER.MAX_EPOCHS"));
+  CHECK(contains(result.err, "TRAIN.EVAL_PERIOD was overridden but is not used"));
+  const auto typo = schedule({kinetics, "SOLVER.MAX_EPOCHS", "100"});
+  CHECK(typo.exit_code == 2);
+  CHECK(contains(typo.err, "command line: SOLVER.MAX_EPOCHS: unknown key; did you mean SOLVER.MAX_EPOCH?"));
 }

@@ -66,7 +66,7 @@ TEST_CASE("an empty config gives PySlowFast's defaults") {
   CHECK(cfg.shard_id == 0);
   CHECK(cfg.rng_seed == 1);
   CHECK(cfg.log_period == 10);
-  CHECK(cfg.output_dir == "./tmp");
+  CHECK(cfg.output_dir == ".");
   CHECK(cfg.backend == distributed_backend::nccl);
   CHECK(cfg.device == device_choice::automatic);
   CHECK_FALSE(cfg.train.cuda_graphs);
@@ -157,10 +157,9 @@ TEST_CASE("the resolved config holds file, overrides and defaults, and reads bac
   const auto schedule = read_schedule_config(tree);
   const auto train = read_train_config(tree);
   resolved_config resolved(tree);
-  add_schedule_keys(resolved, schedule);
-  add_train_keys(resolved, train);
+  add_declared_keys(resolved, tree, key_part::schedule | key_part::trainer);
   const auto leaves = resolved.flatten();
-  CHECK(leaves.at("MODEL.NUM_CLASSES") == "7");         // from the file, not read by us
+  CHECK(leaves.at("MODEL.NUM_CLASSES") == "7");         // from the file, not read by these parts
   CHECK(leaves.at("TRAIN.EVAL_PERIOD") == "2");         // override
   CHECK(leaves.at("TEST.NUM_ENSEMBLE_VIEWS") == "10");  // default
   CHECK(leaves.at("SOLVER.MOMENTUM") == "0.9");
@@ -168,7 +167,7 @@ TEST_CASE("the resolved config holds file, overrides and defaults, and reads bac
   CHECK(leaves.at("SOLVER.NESTEROV") == "True");
   CHECK(leaves.at("MULTIGRID.SHORT_CYCLE_FACTORS") == "[0.5, 0.7071067811865476]");
   CHECK(leaves.at("DATA.TRAIN_JITTER_SCALES") == "[256, 320]");
-  CHECK(leaves.at("OUTPUT_DIR") == "./tmp");
+  CHECK(leaves.at("OUTPUT_DIR") == ".");
 
   // Reading the saved YAML back gives the same configuration, defaults made explicit.
   const auto reread = resolved_config::parse(resolved.yaml(), "config.yaml");

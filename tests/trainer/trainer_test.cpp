@@ -208,13 +208,13 @@ TEST_CASE("SIGTERM mid-epoch writes a checkpoint at that iteration, and the next
 TEST_CASE("Two Gloo processes on loopback equal one process on the combined batch") {
   temporary_directory single;
   temporary_directory pair;
-  // One iteration over all 128 videos. With BN_BASE_SIZE 128 each process's 64 clips are
-  // normalised together with the other's (sync-BN over 2), as one process's plain BN does over 128;
-  // the gradients are averaged over the processes. (Longer runs amplify rounding differences: BN
-  // over so few, so small feature maps is ill-conditioned.)
+  // One iteration over all 128 videos. With sync-BN over 2 (BN.NORM_TYPE) each process's 64
+  // clips are normalised together with the other's, as one process's BN does over 128 (one
+  // process cannot synchronise: plain BN); the gradients are averaged over the processes. (Longer
+  // runs amplify rounding differences: BN over so few, so small feature maps is ill-conditioned.)
   const std::vector<std::string> common{"SOLVER.MAX_EPOCH", "1", "TRAIN.BATCH_SIZE", "128",
-                                        "MULTIGRID.BN_BASE_SIZE", "128", "TRAIN.DETERMINISTIC",
-                                        "True", "TEST.ENABLE", "False"};
+                                        "BN.NORM_TYPE", "sync_batchnorm", "BN.NUM_SYNC_DEVICES",
+                                        "2", "TRAIN.DETERMINISTIC", "True", "TEST.ENABLE", "False"};
   auto single_arguments = common;
   single_arguments.insert(single_arguments.end(), {"NUM_GPUS", "1"});
   const auto single_config = write_config(single, single.file("run"));
