@@ -17,7 +17,7 @@ packages=(
   doctest-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
   libtorch-dev libgloo-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-  ffmpeg valgrind
+  ffmpeg valgrind clang-format
 )
 
 install_packages() {

@@ -1,8 +1,8 @@
 // Pooling sub-batch BN statistics at the size of SlowFast-R50's widest layers: C = 2048, k = 8.
 
 #include <benchmark/benchmark.h>
-#include <multigrid/batch_norm_statistics.hpp>
 
+#include <multigrid/batch_norm_statistics.hpp>
 #include <random>
 #include <vector>
 

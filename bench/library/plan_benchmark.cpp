@@ -2,8 +2,8 @@
 // (epoch, iteration), and the LR alone, on the Kinetics SlowFast-R50 multigrid schedule.
 
 #include <benchmark/benchmark.h>
-#include <multigrid/plan.hpp>
 
+#include <multigrid/plan.hpp>
 #include <random>
 #include <vector>
 
@@ -34,9 +34,9 @@ void plan_query_by_global_iteration(benchmark::State& state) {
     auto step = plan.at(positions[i++ & 4095]);
     benchmark::DoNotOptimize(step);
   }
-  state.counters["allocations_per_query"] = benchmark::Counter(
-      static_cast<double>(multigrid::bench::allocations.load() - before) /
-      static_cast<double>(state.iterations()));
+  state.counters["allocations_per_query"] =
+      benchmark::Counter(static_cast<double>(multigrid::bench::allocations.load() - before) /
+                         static_cast<double>(state.iterations()));
 }
 BENCHMARK(plan_query_by_global_iteration);
 
@@ -54,9 +54,9 @@ void plan_query_by_epoch_and_iteration(benchmark::State& state) {
     auto step = plan.at(epoch, iteration);
     benchmark::DoNotOptimize(step);
   }
-  state.counters["allocations_per_query"] = benchmark::Counter(
-      static_cast<double>(multigrid::bench::allocations.load() - before) /
-      static_cast<double>(state.iterations()));
+  state.counters["allocations_per_query"] =
+      benchmark::Counter(static_cast<double>(multigrid::bench::allocations.load() - before) /
+                         static_cast<double>(state.iterations()));
 }
 BENCHMARK(plan_query_by_epoch_and_iteration);
 

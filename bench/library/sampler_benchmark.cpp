@@ -1,8 +1,8 @@
 // The cost of batching one process's share of Kinetics with the short-cycle sampler.
 
 #include <benchmark/benchmark.h>
-#include <multigrid/short_cycle_sampler.hpp>
 
+#include <multigrid/short_cycle_sampler.hpp>
 #include <numeric>
 #include <random>
 #include <vector>

@@ -61,7 +61,8 @@ settings read_settings() {
   }
   s.device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   s.shapes = multigrid::bench::parse_shapes(
-      environment("MULTIGRID_BENCH_SHAPES", cuda ? multigrid::bench::kinetics_gpu_shapes : "1x8x112"),
+      environment("MULTIGRID_BENCH_SHAPES",
+                  cuda ? multigrid::bench::kinetics_gpu_shapes : "1x8x112"),
       "MULTIGRID_BENCH_SHAPES");
   if (const int threads = environment_int("MULTIGRID_BENCH_THREADS", 0); threads > 0) {
     torch::set_num_threads(threads);

@@ -61,9 +61,10 @@ struct training_state {
   explicit training_state(const settings& s)
       : model(make_model(s)),
         optimizer(split_batch_norm_parameters(*model), sgd_settings{}),
-        step(model, optimizer, s.device, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f},
-             [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); },
-             s.warmup) {}
+        step(
+            model, optimizer, s.device, {0.45f, 0.45f, 0.45f}, {0.225f, 0.225f, 0.225f},
+            [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }, s.warmup) {
+  }
   static SlowFast make_model(const settings& s) {
     slowfast_options options;
     options.width_per_group = s.width;
@@ -94,10 +95,12 @@ void graphed_step(benchmark::State& state, clip_batch_shape shape) {
   training.step.reset();
   torch::manual_seed(0);
   const bool pinned = s.device.is_cuda() && compat::pinned_memory_available();
-  const auto clips = torch::randint(0, 256, {shape.batch, 3, shape.frames, shape.crop, shape.crop},
-                                    torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(pinned));
-  const auto labels = torch::randint(0, training.model->options().num_classes, {shape.batch},
-                                     torch::TensorOptions().dtype(torch::kLong).pinned_memory(pinned));
+  const auto clips =
+      torch::randint(0, 256, {shape.batch, 3, shape.frames, shape.crop, shape.crop},
+                     torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(pinned));
+  const auto labels =
+      torch::randint(0, training.model->options().num_classes, {shape.batch},
+                     torch::TensorOptions().dtype(torch::kLong).pinned_memory(pinned));
   // Eager warm-up steps, the capture, and one replay.
   for (int i = 0; i <= s.warmup + 1; ++i) training.step.run(clips, labels, 0.01).item<float>();
   for (auto _ : state) training.step.run(clips, labels, 0.01).item<float>();

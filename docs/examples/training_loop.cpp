@@ -2,10 +2,9 @@
 // here is a stand-in with a BatchNorm's statistics; a real code base puts its own framework's calls
 // where the comments say.
 
-#include <multigrid/multigrid.hpp>
-
 #include <algorithm>
 #include <cstdio>
+#include <multigrid/multigrid.hpp>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -43,10 +42,12 @@ int main() {
     std::iota(all.begin(), all.end(), 0);
     std::shuffle(all.begin(), all.end(), std::mt19937_64(1000 + epoch));
     shard.clear();
-    multigrid::copy_rank_shard(all.begin(), all.end(), rank, cfg.devices(), std::back_inserter(shard));
+    multigrid::copy_rank_shard(all.begin(), all.end(), rank, cfg.devices(),
+                               std::back_inserter(shard));
 
     // 4. Batches of the short cycle: sizes come from the epoch's stage.
-    const auto& stage = plan.stages()[static_cast<std::size_t>(plan.stage_of_epoch(epoch))].settings;
+    const auto& stage =
+        plan.stages()[static_cast<std::size_t>(plan.stage_of_epoch(epoch))].settings;
     int sizes[3];
     for (int m = 0; m < stage.cycle_length; ++m) sizes[m] = stage.cycle[m].per_gpu_batch;
     const multigrid::short_cycle_batch_sampler sampler(shard.begin(), shard.end(), sizes,
@@ -79,7 +80,8 @@ int main() {
                                      static_cast<std::size_t>(splits), channels, mean.data(),
                                      variance.data());
   }
-  std::printf("trained %lld clips in %lld iterations over %d epochs\n", static_cast<long long>(clips),
-              static_cast<long long>(plan.total_iterations()), plan.epochs());
+  std::printf("trained %lld clips in %lld iterations over %d epochs\n",
+              static_cast<long long>(clips), static_cast<long long>(plan.total_iterations()),
+              plan.epochs());
   return 0;
 }

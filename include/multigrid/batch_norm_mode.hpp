@@ -11,9 +11,12 @@ enum class batch_norm_type { plain, sub_batch, synchronized };
 
 constexpr std::string_view batch_norm_type_name(batch_norm_type type) noexcept {
   switch (type) {
-    case batch_norm_type::plain: return "plain";
-    case batch_norm_type::sub_batch: return "sub";
-    case batch_norm_type::synchronized: return "sync";
+    case batch_norm_type::plain:
+      return "plain";
+    case batch_norm_type::sub_batch:
+      return "sub";
+    case batch_norm_type::synchronized:
+      return "sync";
   }
   return "unknown";
 }

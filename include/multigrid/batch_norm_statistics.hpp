@@ -14,10 +14,11 @@
 
 namespace multigrid {
 
-/// Pools k splits' running (mean, unbiased variance) into one channel-wise (mean, variance): the mean
-/// of the means, and the mean of the variances plus the variance of the means. With equal split
-/// sizes and biased (population) variances this is exactly the statistic of the concatenated batch.
-/// `split_means` and `split_variances` hold splits * channels values; the outputs hold channels.
+/// Pools k splits' running (mean, unbiased variance) into one channel-wise (mean, variance): the
+/// mean of the means, and the mean of the variances plus the variance of the means. With equal
+/// split sizes and biased (population) variances this is exactly the statistic of the concatenated
+/// batch. `split_means` and `split_variances` hold splits * channels values; the outputs hold
+/// channels.
 template <class In, class Out>
 void pool_split_statistics(const In* split_means, const In* split_variances, std::size_t splits,
                            std::size_t channels, Out* mean, Out* variance) {

@@ -5,11 +5,11 @@
 
 #include <array>
 #include <cmath>
-
-#include "multigrid/batch_norm_mode.hpp"
 #include <optional>
 #include <string_view>
 #include <vector>
+
+#include "multigrid/batch_norm_mode.hpp"
 
 namespace multigrid {
 
@@ -20,10 +20,14 @@ enum class lr_policy { cosine, cosine_batch_scaled, steps, steps_with_relative_l
 
 constexpr std::string_view lr_policy_name(lr_policy policy) noexcept {
   switch (policy) {
-    case lr_policy::cosine: return "cosine";
-    case lr_policy::cosine_batch_scaled: return "cosine_batch_scaled";
-    case lr_policy::steps: return "steps";
-    case lr_policy::steps_with_relative_lrs: return "steps_with_relative_lrs";
+    case lr_policy::cosine:
+      return "cosine";
+    case lr_policy::cosine_batch_scaled:
+      return "cosine_batch_scaled";
+    case lr_policy::steps:
+      return "steps";
+    case lr_policy::steps_with_relative_lrs:
+      return "steps_with_relative_lrs";
   }
   return "unknown";
 }
@@ -44,35 +48,39 @@ struct long_cycle_factor {
 
 /// DATA.*
 struct data_settings {
-  int num_frames = 8;                                 ///< DATA.NUM_FRAMES (T0)
-  int sampling_rate = 8;                              ///< DATA.SAMPLING_RATE (tau)
-  int train_crop_size = 224;                          ///< DATA.TRAIN_CROP_SIZE (S0)
-  std::array<int, 2> train_jitter_scales{256, 320};   ///< DATA.TRAIN_JITTER_SCALES
+  int num_frames = 8;                                ///< DATA.NUM_FRAMES (T0)
+  int sampling_rate = 8;                             ///< DATA.SAMPLING_RATE (tau)
+  int train_crop_size = 224;                         ///< DATA.TRAIN_CROP_SIZE (S0)
+  std::array<int, 2> train_jitter_scales{256, 320};  ///< DATA.TRAIN_JITTER_SCALES
 };
 
 /// SOLVER.*
 struct solver_settings {
-  double base_lr = 0.1;                               ///< SOLVER.BASE_LR
-  lr_policy policy = lr_policy::cosine;               ///< SOLVER.LR_POLICY
-  std::vector<int> steps;                             ///< SOLVER.STEPS, epochs, first is 0
-  std::vector<double> lrs;                            ///< SOLVER.LRS, relative to BASE_LR
-  int max_epoch = 300;                                ///< SOLVER.MAX_EPOCH
-  double gamma = 0.1;                                 ///< SOLVER.GAMMA
-  double warmup_epochs = 0.0;                         ///< SOLVER.WARMUP_EPOCHS
-  double warmup_start_lr = 0.01;                      ///< SOLVER.WARMUP_START_LR
-  double cosine_end_lr = 0.0;                         ///< SOLVER.COSINE_END_LR
-  bool cosine_after_warmup = false;                   ///< SOLVER.COSINE_AFTER_WARMUP
+  double base_lr = 0.1;                  ///< SOLVER.BASE_LR
+  lr_policy policy = lr_policy::cosine;  ///< SOLVER.LR_POLICY
+  std::vector<int> steps;                ///< SOLVER.STEPS, epochs, first is 0
+  std::vector<double> lrs;               ///< SOLVER.LRS, relative to BASE_LR
+  int max_epoch = 300;                   ///< SOLVER.MAX_EPOCH
+  double gamma = 0.1;                    ///< SOLVER.GAMMA
+  double warmup_epochs = 0.0;            ///< SOLVER.WARMUP_EPOCHS
+  double warmup_start_lr = 0.01;         ///< SOLVER.WARMUP_START_LR
+  double cosine_end_lr = 0.0;            ///< SOLVER.COSINE_END_LR
+  bool cosine_after_warmup = false;      ///< SOLVER.COSINE_AFTER_WARMUP
 };
 
 /// MULTIGRID.*
 struct multigrid_settings {
-  bool long_cycle = false;                            ///< MULTIGRID.LONG_CYCLE
-  bool short_cycle = false;                           ///< MULTIGRID.SHORT_CYCLE
-  double epoch_factor = 1.5;                          ///< MULTIGRID.EPOCH_FACTOR
-  std::vector<long_cycle_factor> long_cycle_factors{  ///< MULTIGRID.LONG_CYCLE_FACTORS
-      {0.25, std::sqrt(0.5)}, {0.5, std::sqrt(0.5)}, {0.5, 1.0}, {1.0, 1.0}};
-  std::array<double, 2> short_cycle_factors{0.5, std::sqrt(0.5)};  ///< MULTIGRID.SHORT_CYCLE_FACTORS
-  int bn_base_size = 8;                               ///< MULTIGRID.BN_BASE_SIZE
+  bool long_cycle = false;                          ///< MULTIGRID.LONG_CYCLE
+  bool short_cycle = false;                         ///< MULTIGRID.SHORT_CYCLE
+  double epoch_factor = 1.5;                        ///< MULTIGRID.EPOCH_FACTOR
+  std::vector<long_cycle_factor> long_cycle_factors{///< MULTIGRID.LONG_CYCLE_FACTORS
+                                                    {0.25, std::sqrt(0.5)},
+                                                    {0.5, std::sqrt(0.5)},
+                                                    {0.5, 1.0},
+                                                    {1.0, 1.0}};
+  std::array<double, 2> short_cycle_factors{0.5,
+                                            std::sqrt(0.5)};  ///< MULTIGRID.SHORT_CYCLE_FACTORS
+  int bn_base_size = 8;                                       ///< MULTIGRID.BN_BASE_SIZE
   int default_s = 0;  ///< MULTIGRID.DEFAULT_S: crop the short-cycle factors refer to; 0 = S0
   int eval_freq = 3;  ///< MULTIGRID.EVAL_FREQ: evaluations per long-cycle shape
   /// MULTIGRID.MIN_CROP_SIZE (ours): no long- or short-cycle crop below this many pixels; 0 keeps

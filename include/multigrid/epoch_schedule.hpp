@@ -30,9 +30,9 @@ struct schedule_stage {
 
 struct epoch_schedule {
   std::vector<schedule_stage> stages;
-  std::vector<int> steps;             ///< SOLVER.STEPS as the run uses them
-  std::vector<double> relative_lrs;   ///< SOLVER.LRS as the run uses them (stepwise policies)
-  int max_epoch = 0;                  ///< SOLVER.MAX_EPOCH as the run uses it
+  std::vector<int> steps;            ///< SOLVER.STEPS as the run uses them
+  std::vector<double> relative_lrs;  ///< SOLVER.LRS as the run uses them (stepwise policies)
+  int max_epoch = 0;                 ///< SOLVER.MAX_EPOCH as the run uses it
 };
 
 namespace detail {
@@ -52,7 +52,8 @@ inline epoch_schedule long_cycle_schedule(const config& cfg) {
   for (const auto& entry : entries) schedule.steps.push_back(entry.end_epoch);
   schedule.steps.pop_back();  // the last end is MAX_EPOCH, not a step
   for (const auto& entry : entries) {
-    schedule.relative_lrs.push_back(std::pow(cfg.solver.gamma, entry.lr_stage) * entry.batch_factor);
+    schedule.relative_lrs.push_back(std::pow(cfg.solver.gamma, entry.lr_stage) *
+                                    entry.batch_factor);
   }
   if (entries.back().fine_tune) {
     // The fine-tune is split in two halves: the first keeps the LR of the stage before it, the
@@ -93,8 +94,8 @@ inline epoch_schedule make_epoch_schedule(const config& cfg) {
     schedule.max_epoch = static_cast<int>(schedule.max_epoch * factor);
   }
   schedule.relative_lrs = detail::stepwise_relative_lrs(cfg, schedule.steps.size());
-  schedule.stages.push_back({0, 0, schedule.max_epoch, 1, cfg.data.num_frames,
-                             cfg.data.train_crop_size, false});
+  schedule.stages.push_back(
+      {0, 0, schedule.max_epoch, 1, cfg.data.num_frames, cfg.data.train_crop_size, false});
   return schedule;
 }
 

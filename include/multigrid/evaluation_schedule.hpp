@@ -1,9 +1,9 @@
 #pragma once
 // When to evaluate and when to keep a checkpoint. Multigrid epochs are not proportional to time or
 // compute, so a fixed period evaluates far too often in coarse stages and too rarely in fine ones;
-// PySlowFast instead evaluates (and checkpoints) MULTIGRID.EVAL_FREQ times per long-cycle stage, the
-// last at the stage's last epoch. Precise BN runs only after such epochs, as in PySlowFast: with
-// small epochs it would otherwise cost more than the training.
+// PySlowFast instead evaluates (and checkpoints) MULTIGRID.EVAL_FREQ times per long-cycle stage,
+// the last at the stage's last epoch. Precise BN runs only after such epochs, as in PySlowFast:
+// with small epochs it would otherwise cost more than the training.
 
 #include "multigrid/config.hpp"
 #include "multigrid/epoch_schedule.hpp"
@@ -44,9 +44,11 @@ inline bool is_checkpoint_epoch(const config& cfg, const epoch_schedule& schedul
   return detail::is_periodic_epoch(cfg, schedule, epoch, period);
 }
 
-/// Whether precise BN runs after `epoch`: PySlowFast runs it after evaluation and checkpoint epochs.
-inline bool is_precise_batch_norm_epoch(const config& cfg, const epoch_schedule& schedule, int epoch,
-                                        int eval_period, int checkpoint_period) noexcept {
+/// Whether precise BN runs after `epoch`: PySlowFast runs it after evaluation and checkpoint
+/// epochs.
+inline bool is_precise_batch_norm_epoch(const config& cfg, const epoch_schedule& schedule,
+                                        int epoch, int eval_period,
+                                        int checkpoint_period) noexcept {
   return is_evaluation_epoch(cfg, schedule, epoch, eval_period) ||
          is_checkpoint_epoch(cfg, schedule, epoch, checkpoint_period);
 }

@@ -42,9 +42,12 @@ class learning_rate_schedule {
   double policy_at(double epoch) const noexcept {
     switch (solver_.policy) {
       case lr_policy::steps:
-      case lr_policy::steps_with_relative_lrs: return solver_.base_lr * relative_lr_at(epoch);
-      case lr_policy::cosine: return cosine_at(epoch);
-      case lr_policy::cosine_batch_scaled: return cosine_at(epoch) * batch_factor_at(epoch);
+      case lr_policy::steps_with_relative_lrs:
+        return solver_.base_lr * relative_lr_at(epoch);
+      case lr_policy::cosine:
+        return cosine_at(epoch);
+      case lr_policy::cosine_batch_scaled:
+        return cosine_at(epoch) * batch_factor_at(epoch);
     }
     return 0;
   }
@@ -62,7 +65,8 @@ class learning_rate_schedule {
   double relative_lr_at(double epoch) const noexcept {
     if (steps_.empty() || relative_lrs_.empty()) return 1.0;
     const auto it = std::upper_bound(steps_.begin(), steps_.end(), epoch);
-    std::size_t index = it == steps_.begin() ? 0 : static_cast<std::size_t>(it - steps_.begin()) - 1;
+    std::size_t index =
+        it == steps_.begin() ? 0 : static_cast<std::size_t>(it - steps_.begin()) - 1;
     index = std::min(index, relative_lrs_.size() - 1);
     return relative_lrs_[index];
   }
@@ -70,9 +74,9 @@ class learning_rate_schedule {
   double cosine_at(double epoch) const noexcept {
     const double offset = solver_.cosine_after_warmup ? solver_.warmup_epochs : 0.0;
     const double pi = std::acos(-1.0);
-    return solver_.cosine_end_lr + (solver_.base_lr - solver_.cosine_end_lr) *
-                                       (std::cos(pi * (epoch - offset) / (max_epoch_ - offset)) + 1.0) *
-                                       0.5;
+    return solver_.cosine_end_lr +
+           (solver_.base_lr - solver_.cosine_end_lr) *
+               (std::cos(pi * (epoch - offset) / (max_epoch_ - offset)) + 1.0) * 0.5;
   }
 
   solver_settings solver_;

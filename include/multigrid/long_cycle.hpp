@@ -23,8 +23,8 @@ struct long_cycle_entry {
   bool fine_tune = false;
 };
 
-/// A candidate shape of one long-cycle factor: frames, crop (unrounded for the short-cycle crops, as
-/// in the reference) and the batch factor that keeps B*T*S^2 constant.
+/// A candidate shape of one long-cycle factor: frames, crop (unrounded for the short-cycle crops,
+/// as in the reference) and the batch factor that keeps B*T*S^2 constant.
 struct long_cycle_shape {
   int num_frames = 0;
   double crop = 0;
@@ -78,7 +78,8 @@ inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
     for (const auto& candidate : candidates) sum += candidate.batch_factor;
     mean_batch.push_back(sum / static_cast<double>(candidates.size()));
     const auto& base = candidates.back();
-    shapes.push_back({0, base.batch_factor, base.num_frames, static_cast<int>(base.crop), 0, false});
+    shapes.push_back(
+        {0, base.batch_factor, base.num_frames, static_cast<int>(base.crop), 0, false});
   }
   double mean_batch_sum = 0;
   for (double value : mean_batch) mean_batch_sum += value;
@@ -106,7 +107,8 @@ inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
   }
   if (!single_stage) {
     const double iteration_saving = steps.back() / total_iterations;
-    const double fine_tune_epochs = (max_epoch - steps.back()) / iteration_saving * mean_batch.back();
+    const double fine_tune_epochs =
+        (max_epoch - steps.back()) / iteration_saving * mean_batch.back();
     auto entry = shapes.back();
     entry.lr_stage = static_cast<int>(steps.size()) - 1;
     entry.fine_tune = true;

@@ -55,7 +55,8 @@ class plan {
         learning_rate_(cfg, schedule_),
         train_samples_(train_samples) {
     if (train_samples < 0) {
-      throw invalid_config({{"training samples", std::to_string(train_samples), "must not be negative"}});
+      throw invalid_config(
+          {{"training samples", std::to_string(train_samples), "must not be negative"}});
     }
     const auto per_rank = rank_shard_size(static_cast<std::size_t>(train_samples), cfg.devices());
     std::int64_t iteration = 0;
@@ -76,7 +77,8 @@ class plan {
       if (!stage.schedule.empty() && stage.iterations_per_epoch == 0) {
         errors.push_back({"training samples", std::to_string(train_samples),
                           "too few for stage " + std::to_string(i) + ": " +
-                              std::to_string(per_rank) + " per process, less than the epoch's first batch of " +
+                              std::to_string(per_rank) +
+                              " per process, less than the epoch's first batch of " +
                               std::to_string(stage.settings.cycle[0].per_gpu_batch) + " clips"});
       }
       stages_.push_back(stage);
@@ -112,8 +114,8 @@ class plan {
   std::int64_t first_iteration_of_epoch(int epoch) const {
     if (epoch == epochs()) return total_iterations_;
     const auto& stage = stages_[static_cast<std::size_t>(stage_of_epoch(epoch))];
-    return stage.first_iteration +
-           static_cast<std::int64_t>(epoch - stage.schedule.begin_epoch) * stage.iterations_per_epoch;
+    return stage.first_iteration + static_cast<std::int64_t>(epoch - stage.schedule.begin_epoch) *
+                                       stage.iterations_per_epoch;
   }
 
   /// The LR at a fractional epoch.
@@ -141,7 +143,8 @@ class plan {
     const int stage_index = nonempty_index_[find(nonempty_first_iteration_, global_iteration)];
     const auto& stage = stages_[static_cast<std::size_t>(stage_index)];
     const std::int64_t offset = global_iteration - stage.first_iteration;
-    const int epoch = stage.schedule.begin_epoch + static_cast<int>(offset / stage.iterations_per_epoch);
+    const int epoch =
+        stage.schedule.begin_epoch + static_cast<int>(offset / stage.iterations_per_epoch);
     return describe(stage_index, epoch, offset % stage.iterations_per_epoch);
   }
 

@@ -16,6 +16,8 @@ inline double round_half_even(double value) noexcept {
 }
 
 /// Python's int(round(value)) for values that fit in an int.
-inline int round_to_int(double value) noexcept { return static_cast<int>(round_half_even(value)); }
+inline int round_to_int(double value) noexcept {
+  return static_cast<int>(round_half_even(value));
+}
 
 }  // namespace multigrid

@@ -23,8 +23,9 @@ struct fit_limits {
   double min_crop_strides = 1.4;
   /// Fast-pathway frames below this taught nothing (2 frames, the T/4 of an 8-frame base).
   int min_frames = 4;
-  /// Stages with fewer optimizer steps an epoch, at 8x the LR, did not learn.
-  std::int64_t min_iterations_per_epoch = 3;
+  /// Stages with fewer optimizer steps an epoch, at up to 8x the LR, learned late or not at all:
+  /// 2-3 steps in the demo's first version, 6 on the 200-video sets; 9 and more learned.
+  std::int64_t min_iterations_per_epoch = 8;
 };
 
 struct schedule_warning {
@@ -62,8 +63,7 @@ inline std::vector<schedule_warning> check_schedule_fit(const plan& schedule,
                                                         const fit_limits& limits = {}) {
   std::vector<schedule_warning> warnings;
   const auto& cfg = schedule.configuration();
-  const int min_crop =
-      static_cast<int>(std::ceil(limits.min_crop_strides * limits.spatial_stride));
+  const int min_crop = static_cast<int>(std::ceil(limits.min_crop_strides * limits.spatial_stride));
   for (std::size_t i = 0; i < schedule.stages().size(); ++i) {
     const auto& stage = schedule.stages()[i];
     if (stage.schedule.empty()) continue;
@@ -73,15 +73,16 @@ inline std::vector<schedule_warning> check_schedule_fit(const plan& schedule,
       const int crop = settings.cycle[static_cast<std::size_t>(m)].crop;
       if (crop >= min_crop) continue;
       const bool base = crop >= cfg.data.train_crop_size;
-      detail::add_warning(
-          warnings, index,
-          "crops of " + std::to_string(crop) + " px are under " + std::to_string(min_crop) +
-              " px (" + detail::format_number(limits.min_crop_strides) + "x the model's stride of " +
-              std::to_string(limits.spatial_stride) + "), too small to show motion",
-          base ? "DATA.TRAIN_CROP_SIZE" : "MULTIGRID.MIN_CROP_SIZE",
-          base ? "train at a larger DATA.TRAIN_CROP_SIZE"
-               : "set MULTIGRID.MIN_CROP_SIZE " + std::to_string(min_crop) +
-                     " or more (or a larger DATA.TRAIN_CROP_SIZE)");
+      detail::add_warning(warnings, index,
+                          "crops of " + std::to_string(crop) + " px are under " +
+                              std::to_string(min_crop) + " px (" +
+                              detail::format_number(limits.min_crop_strides) +
+                              "x the model's stride of " + std::to_string(limits.spatial_stride) +
+                              "), too small to show motion",
+                          base ? "DATA.TRAIN_CROP_SIZE" : "MULTIGRID.MIN_CROP_SIZE",
+                          base ? "train at a larger DATA.TRAIN_CROP_SIZE"
+                               : "set MULTIGRID.MIN_CROP_SIZE " + std::to_string(min_crop) +
+                                     " or more (or a larger DATA.TRAIN_CROP_SIZE)");
     }
     if (settings.base.num_frames < limits.min_frames) {
       detail::add_warning(

@@ -1,9 +1,10 @@
 #pragma once
-// Batches for one epoch of one process: consecutive runs of an index sequence whose sizes follow the
-// short cycle (large-batch small-crop, middle, base). Unlike PySlowFast's ShortCycleBatchSampler its
-// length is exact, it always drops the last partial batch, and every rank that holds the same number
-// of indices emits the same sequence of batch sizes, which distributed training needs: ranks whose
-// batches differ in size would all-reduce mismatched gradients or wait for each other forever.
+// Batches for one epoch of one process: consecutive runs of an index sequence whose sizes follow
+// the short cycle (large-batch small-crop, middle, base). Unlike PySlowFast's
+// ShortCycleBatchSampler its length is exact, it always drops the last partial batch, and every
+// rank that holds the same number of indices emits the same sequence of batch sizes, which
+// distributed training needs: ranks whose batches differ in size would all-reduce mismatched
+// gradients or wait for each other forever.
 
 #include <array>
 #include <cstddef>
@@ -120,7 +121,8 @@ class short_cycle_batch_sampler {
   iterator begin() const { return {this, first_, 0}; }
   iterator end() const { return {this, first_, size_}; }
 
-  /// Batch `number`, in O(1): a resumed epoch starts at its batch without replaying the ones before.
+  /// Batch `number`, in O(1): a resumed epoch starts at its batch without replaying the ones
+  /// before.
   batch at(std::size_t number) const {
     if (number >= size_) throw std::out_of_range("short_cycle_batch_sampler: batch out of range");
     std::size_t cycle = 0;

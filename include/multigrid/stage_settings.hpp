@@ -30,7 +30,7 @@ struct clip_shape {
 };
 
 struct stage_settings {
-  clip_shape base;                    ///< the stage's long-cycle shape (precise BN, validation)
+  clip_shape base;                     ///< the stage's long-cycle shape (precise BN, validation)
   std::array<int, 2> sampling_rate{};  ///< temporal stride range, inclusive, drawn per clip
   batch_norm_mode batch_norm;
   int cycle_length = 1;               ///< 3 with the short cycle on, else 1
@@ -50,7 +50,8 @@ inline std::array<int, 2> jitter_for_crop(const config& cfg, int crop) {
 
 }  // namespace detail
 
-/// The shapes of one stage, with `batch_norm` as its BatchNorm (make_all_stage_settings decides it).
+/// The shapes of one stage, with `batch_norm` as its BatchNorm (make_all_stage_settings decides
+/// it).
 inline stage_settings make_stage_settings(const config& cfg, const schedule_stage& stage,
                                           const batch_norm_mode& batch_norm) {
   const int devices = cfg.devices();

@@ -57,7 +57,9 @@ class error_list {
   static std::string format_value(bool value) { return value ? "True" : "False"; }
   static std::string format_value(const std::string& value) { return value; }
   template <class Number>
-  static std::string format_value(const std::vector<Number>& values) { return format_list(values); }
+  static std::string format_value(const std::vector<Number>& values) {
+    return format_list(values);
+  }
   template <class Number, std::size_t N>
   static std::string format_value(const std::array<Number, N>& values) {
     return format_list(values);
@@ -156,7 +158,9 @@ inline void check_solver(const config& cfg, error_list& errors) {
   }
 }
 
-inline bool valid_factor(double factor) { return std::isfinite(factor) && factor > 0 && factor <= 1; }
+inline bool valid_factor(double factor) {
+  return std::isfinite(factor) && factor > 0 && factor <= 1;
+}
 
 inline void check_multigrid(const config& cfg, error_list& errors) {
   const auto& mg = cfg.multigrid;
@@ -167,7 +171,8 @@ inline void check_multigrid(const config& cfg, error_list& errors) {
     errors.add("MULTIGRID.BN_BASE_SIZE", mg.bn_base_size, "must be positive");
   }
   if (mg.default_s < 0) {
-    errors.add("MULTIGRID.DEFAULT_S", mg.default_s, "must be 0 (use DATA.TRAIN_CROP_SIZE) or positive");
+    errors.add("MULTIGRID.DEFAULT_S", mg.default_s,
+               "must be 0 (use DATA.TRAIN_CROP_SIZE) or positive");
   }
   if (mg.min_crop_size < 0) {
     errors.add("MULTIGRID.MIN_CROP_SIZE", mg.min_crop_size, "must be 0 (off) or positive");
@@ -207,8 +212,9 @@ inline void check_multigrid(const config& cfg, error_list& errors) {
     const auto field = indexed("MULTIGRID.LONG_CYCLE_FACTORS", j);
     const std::vector<double> pair{temporal, spatial};
     if (!valid_factor(temporal) || !valid_factor(spatial)) {
-      errors.add(field, pair, "both factors must be in (0, 1]: long-cycle shapes are coarser "
-                              "than the base shape");
+      errors.add(field, pair,
+                 "both factors must be in (0, 1]: long-cycle shapes are coarser "
+                 "than the base shape");
       continue;
     }
     if (!sizes_valid) continue;

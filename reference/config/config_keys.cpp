@@ -62,7 +62,8 @@ const pyslowfast_key* find_pyslowfast_key(std::string_view name) {
 
 bool is_known_section(std::string_view name) {
   const auto is_prefix = [&](std::string_view key) {
-    return key.size() > name.size() && key.substr(0, name.size()) == name && key[name.size()] == '.';
+    return key.size() > name.size() && key.substr(0, name.size()) == name &&
+           key[name.size()] == '.';
   };
   for (const auto& key : declared_keys()) {
     if (is_prefix(key.name)) return true;
@@ -91,7 +92,8 @@ std::string nearest_known_key(std::string_view name) {
   if (best_distance <= std::max<std::size_t>(2, name.size() / 5)) return std::string(best);
   for (const auto& key : declared_keys()) {
     const auto dot = key.name.rfind('.');
-    if (dot != std::string_view::npos && key.name.substr(dot + 1) == leaf) return std::string(key.name);
+    if (dot != std::string_view::npos && key.name.substr(dot + 1) == leaf)
+      return std::string(key.name);
   }
   return {};
 }

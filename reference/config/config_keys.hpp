@@ -51,15 +51,40 @@ const std::vector<key_declaration>& declared_keys();
 /// The declaration of `name`, or nullptr.
 const key_declaration* find_declared_key(std::string_view name);
 
-template <key_type> struct key_value;
-template <> struct key_value<key_type::integer> { using type = int; };
-template <> struct key_value<key_type::real> { using type = double; };
-template <> struct key_value<key_type::boolean> { using type = bool; };
-template <> struct key_value<key_type::text> { using type = std::string; };
-template <> struct key_value<key_type::integer_list> { using type = std::vector<int>; };
-template <> struct key_value<key_type::real_list> { using type = std::vector<double>; };
-template <> struct key_value<key_type::table> { using type = std::vector<std::vector<double>>; };
-template <> struct key_value<key_type::nested> { using type = YAML::Node; };
+template <key_type>
+struct key_value;
+template <>
+struct key_value<key_type::integer> {
+  using type = int;
+};
+template <>
+struct key_value<key_type::real> {
+  using type = double;
+};
+template <>
+struct key_value<key_type::boolean> {
+  using type = bool;
+};
+template <>
+struct key_value<key_type::text> {
+  using type = std::string;
+};
+template <>
+struct key_value<key_type::integer_list> {
+  using type = std::vector<int>;
+};
+template <>
+struct key_value<key_type::real_list> {
+  using type = std::vector<double>;
+};
+template <>
+struct key_value<key_type::table> {
+  using type = std::vector<std::vector<double>>;
+};
+template <>
+struct key_value<key_type::nested> {
+  using type = YAML::Node;
+};
 
 /// A typed handle: the readers' way to a declared key.
 template <class T>

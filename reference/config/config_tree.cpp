@@ -1,13 +1,12 @@
 #include "config/config_tree.hpp"
 
 #include <algorithm>
-#include <filesystem>
-#include <iterator>
-#include <type_traits>
-
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
+#include <type_traits>
 
 namespace multigrid::reference {
 std::vector<std::string> split_config_key(const std::string& key) {
@@ -79,8 +78,8 @@ void config_tree::apply_overrides(const std::vector<std::string>& pairs) {
     try {
       value = YAML::Load(text);
     } catch (const YAML::Exception& error) {
-      throw config_error("command line: " + key + " = " + text + ": cannot parse the value: " +
-                         error.msg);
+      throw config_error("command line: " + key + " = " + text +
+                         ": cannot parse the value: " + error.msg);
     }
     // Text that YAML reads as nothing (`,`) is meant as text, as PySlowFast's opts keep it; only
     // an explicit null stays a null, which a reader then refuses.
@@ -132,7 +131,9 @@ std::optional<YAML::Node> config_tree::find(const std::string& key) const {
   return walker;
 }
 
-bool config_tree::has(const std::string& key) const { return find(key).has_value(); }
+bool config_tree::has(const std::string& key) const {
+  return find(key).has_value();
+}
 
 std::optional<YAML::Node> config_tree::find_written(const std::string& key) const {
   read_keys_.insert(key);
@@ -233,11 +234,13 @@ void config_tree::fail_declared(const key_declaration& declaration,
                                 const std::string& message) const {
   const std::string name(declaration.name);
   if (find_written(name)) fail(name, message);
-  throw config_error(name + " = " + std::string(declaration.default_yaml) + " (default): " +
-                     message);
+  throw config_error(name + " = " + std::string(declaration.default_yaml) +
+                     " (default): " + message);
 }
 
-void config_tree::check_known_keys() const { check_section(root_, ""); }
+void config_tree::check_known_keys() const {
+  check_section(root_, "");
+}
 
 void config_tree::check_section(const YAML::Node& section, const std::string& prefix) const {
   for (const auto& entry : section) {
@@ -258,16 +261,16 @@ void config_tree::check_section(const YAML::Node& section, const std::string& pr
     if (is_known_section(name)) {
       if (!value.IsMap()) {
         throw config_error(where() + ": " + name + " = " + node_text(value) +
-                           ": is a section of keys (such as " + name + "." +
-                           "...), not a value");
+                           ": is a section of keys (such as " + name + "." + "...), not a value");
       }
       check_section(value, name + ".");
       continue;
     }
     const auto nearest = nearest_known_key(name);
     throw config_error(where() + ": " + name + ": unknown key" +
-                       (nearest.empty() ? std::string(" (neither PySlowFast nor this trainer has it)")
-                                        : "; did you mean " + nearest + "?"));
+                       (nearest.empty()
+                            ? std::string(" (neither PySlowFast nor this trainer has it)")
+                            : "; did you mean " + nearest + "?"));
   }
 }
 
@@ -313,7 +316,9 @@ void config_tree::fail(const std::string& key, const std::string& message) const
   throw config_error(text + ": " + message);
 }
 
-std::string config_tree::value_text(const YAML::Node& node) const { return node_text(node); }
+std::string config_tree::value_text(const YAML::Node& node) const {
+  return node_text(node);
+}
 
 template <class T>
 T config_tree::scalar(const std::string& key, const T& fallback, const char* kind) const {
@@ -358,8 +363,8 @@ std::vector<T> read_list(const config_tree& tree, const std::string& key,
     try {
       values.push_back(item.as<T>());
     } catch (const YAML::Exception&) {
-      tree.fail(key, std::string("must be a list of ") + kind + "; `" + item.Scalar() +
-                         "` is not one");
+      tree.fail(key,
+                std::string("must be a list of ") + kind + "; `" + item.Scalar() + "` is not one");
     }
   }
   return values;

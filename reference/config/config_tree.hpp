@@ -6,16 +6,16 @@
 // A key that is read but holds a value of the wrong kind, or no value (null), is an error naming
 // the key, the value, and where it was written (file and line, or the command line).
 
-#include <cstdint>
 #include <yaml-cpp/yaml.h>
 
-#include "config/config_keys.hpp"
-
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "config/config_keys.hpp"
 
 namespace multigrid::reference {
 

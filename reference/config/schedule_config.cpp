@@ -13,7 +13,8 @@ std::array<int, 2> read_pair(const config_tree& tree, const key<std::vector<int>
 
 multigrid::batch_norm_type read_norm_type(const config_tree& tree) {
   const auto name = tree.get(keys::bn_norm_type);
-  if (name == "batchnorm" || name == "sync_batchnorm_apex") return multigrid::batch_norm_type::plain;
+  if (name == "batchnorm" || name == "sync_batchnorm_apex")
+    return multigrid::batch_norm_type::plain;
   if (name == "sub_batchnorm") return multigrid::batch_norm_type::sub_batch;
   if (name == "sync_batchnorm") return multigrid::batch_norm_type::synchronized;
   tree.fail(keys::bn_norm_type, "use batchnorm, sub_batchnorm or sync_batchnorm");

@@ -16,9 +16,10 @@ void check_clip_dims(const torch::Tensor& clips) {
 }  // namespace
 
 clip_normalization::clip_normalization(const std::array<float, 3>& mean,
-                                       const std::array<float, 3>& std,
-                                       const torch::Device& device, std::int64_t dims) {
-  if (dims != 5 && dims != 4) throw std::invalid_argument("clip_normalization: dims must be 4 or 5");
+                                       const std::array<float, 3>& std, const torch::Device& device,
+                                       std::int64_t dims) {
+  if (dims != 5 && dims != 4)
+    throw std::invalid_argument("clip_normalization: dims must be 4 or 5");
   std::vector<float> scales(3), shifts(3);
   for (std::size_t c = 0; c < 3; ++c) {
     if (!(std[c] > 0)) throw std::invalid_argument("normalize_clips: std must be positive");

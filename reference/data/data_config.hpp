@@ -42,7 +42,7 @@ struct data_config {
   double max_failure_share = 0.1;                           ///< DATA.MAX_FAILURE_SHARE
   double decode_timeout = 60;                               ///< DATA.DECODE_TIMEOUT, seconds
   int num_workers = 8;                                      ///< DATA_LOADER.NUM_WORKERS
-  int prefetch_batches = 0;     ///< DATA_LOADER.PREFETCH_BATCHES; 0 = automatic
+  int prefetch_batches = 0;  ///< DATA_LOADER.PREFETCH_BATCHES; 0 = automatic
 };
 
 /// Reads and checks the keys; errors name the key, its value and where it was written.

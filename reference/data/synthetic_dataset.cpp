@@ -205,10 +205,9 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
           ++kept;
           continue;
         }
-        const synthetic_scene scene(options.content,
-                                    motion_classes()[static_cast<std::size_t>(video.motion)],
-                                    options.width, options.height, options.fps, video.seed,
-                                    options.style);
+        const synthetic_scene scene(
+            options.content, motion_classes()[static_cast<std::size_t>(video.motion)],
+            options.width, options.height, options.fps, video.seed, options.style);
         write_synthetic_video(path, scene, options.width, options.height, options.fps, frames,
                               options);
         ++written;

@@ -284,13 +284,13 @@ void synthetic_scene::render_motion(int index, std::uint8_t* rgb, int stride) co
     for (int y = 0; y < height_; ++y) {
       std::uint8_t* row = rgb + static_cast<std::ptrdiff_t>(y) * stride;
       for (int x = 0; x < width_; ++x) {
-        const std::uint64_t bits = combine_seed(
-            {noise_seed_, static_cast<std::uint64_t>(index), static_cast<std::uint64_t>(y),
-             static_cast<std::uint64_t>(x)});
+        const std::uint64_t bits =
+            combine_seed({noise_seed_, static_cast<std::uint64_t>(index),
+                          static_cast<std::uint64_t>(y), static_cast<std::uint64_t>(x)});
         const double offset = (static_cast<double>(bits >> 11) * 0x1.0p-53 * 2 - 1) * noise_;
         for (int c = 0; c < 3; ++c) {
-          row[3 * x + c] = static_cast<std::uint8_t>(
-              std::clamp(std::lround(row[3 * x + c] + offset), 0L, 255L));
+          row[3 * x + c] =
+              static_cast<std::uint8_t>(std::clamp(std::lround(row[3 * x + c] + offset), 0L, 255L));
         }
       }
     }

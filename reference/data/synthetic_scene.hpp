@@ -39,13 +39,13 @@ int motion_class_index(const std::string& name);
 
 /// How a motion scene looks, apart from its class. The defaults are the demo's scenes.
 struct scene_style {
-  int min_objects = 5;                ///< shapes per video, drawn uniformly in [min, max]
+  int min_objects = 5;  ///< shapes per video, drawn uniformly in [min, max]
   int max_objects = 8;
-  double min_object_size = 0.15;      ///< half extent relative to the frame's short side
+  double min_object_size = 0.15;  ///< half extent relative to the frame's short side
   double max_object_size = 0.3;
-  bool flat_background = false;       ///< one colour instead of a two-colour gradient
-  double noise = 0;                   ///< per-pixel, per-frame noise amplitude, grey levels
-  bool shared_colours = false;        ///< every video draws its colours from the same seed
+  bool flat_background = false;  ///< one colour instead of a two-colour gradient
+  double noise = 0;              ///< per-pixel, per-frame noise amplitude, grey levels
+  bool shared_colours = false;   ///< every video draws its colours from the same seed
 };
 
 /// Throws std::invalid_argument naming the field that is out of range.

@@ -96,7 +96,8 @@ void check_no_nonlocal(const config_tree& tree) {
     }
   }
   if (!empty) {
-    tree.fail(keys::nonlocal_location, "non-local blocks are not supported; every list must be empty");
+    tree.fail(keys::nonlocal_location,
+              "non-local blocks are not supported; every list must be empty");
   }
 }
 

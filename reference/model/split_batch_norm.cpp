@@ -32,8 +32,8 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
     const auto rows = x.size(0) / splits;
     auto output = torch::empty_like(x, x.options(), format);
     // The statistics LibTorch's kernel keeps for backward: float for every input type.
-    const auto statistics_options = x.options().dtype(
-        x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
+    const auto statistics_options =
+        x.options().dtype(x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
     auto mean = torch::empty({splits, channels}, statistics_options);
     auto inverse_std = torch::empty({splits, channels}, statistics_options);
     for (std::int64_t j = 0; j < splits; ++j) {
@@ -91,17 +91,13 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
       grad_weight.add_(split_grad_weight);
       grad_bias.add_(split_grad_bias);
     }
-    return {grad_input, grad_weight, grad_bias, torch::Tensor(), torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor()};
+    return {grad_input,      grad_weight,     grad_bias,       torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
-}  // namespace
-
-torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,
-                               const torch::Tensor& bias, const torch::Tensor& split_running_mean,
-                               const torch::Tensor& split_running_var, int splits, double momentum,
-                               double epsilon) {
+void check_splits(const torch::Tensor& input, const torch::Tensor& split_running_mean,
+                  const torch::Tensor& split_running_var, int splits) {
   if (splits < 1 || input.size(0) % splits != 0) {
     throw std::invalid_argument("split_batch_norm: a batch of " + std::to_string(input.size(0)) +
                                 " clips cannot be split into " + std::to_string(splits) +
@@ -112,8 +108,53 @@ torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& 
     throw std::invalid_argument("split_batch_norm: the running statistics must hold splits * C = " +
                                 std::to_string(splits * input.size(1)) + " values");
   }
+}
+
+}  // namespace
+
+torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,
+                               const torch::Tensor& bias, const torch::Tensor& split_running_mean,
+                               const torch::Tensor& split_running_var, int splits, double momentum,
+                               double epsilon) {
+  if (input.is_cuda()) {
+    return split_batch_norm_regrouped(input, weight, bias, split_running_mean, split_running_var,
+                                      splits, momentum, epsilon);
+  }
+  check_splits(input, split_running_mean, split_running_var, splits);
   return SplitBatchNormFunction::apply(input, weight, bias, split_running_mean, split_running_var,
                                        static_cast<std::int64_t>(splits), momentum, epsilon);
+}
+
+torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch::Tensor& weight,
+                                         const torch::Tensor& bias,
+                                         const torch::Tensor& split_running_mean,
+                                         const torch::Tensor& split_running_var, int splits,
+                                         double momentum, double epsilon) {
+  check_splits(input, split_running_mean, split_running_var, splits);
+  const std::int64_t k = splits;
+  const auto n = input.size(0);
+  const auto c = input.size(1);
+  const auto t = input.size(2);
+  const auto h = input.size(3);
+  const auto w = input.size(4);
+  // Block j's clip a is row j * (n / k) + a; in (n / k, k, C, ...) it is [a, j], so channel
+  // j * C + c of the regrouped batch is split j's channel c, the split running statistics'
+  // layout. One copy in (views until contiguous()).
+  const auto grouped =
+      input.view({k, n / k, c, t, h, w}).transpose(0, 1).contiguous().view({n / k, k * c, t, h, w});
+  const auto normalised =
+      torch::batch_norm(grouped, weight.repeat({k}), bias.repeat({k}), split_running_mean,
+                        split_running_var, /*training=*/true, momentum, epsilon,
+                        at::globalContext().userEnabledCuDNN())
+          .view({n / k, k, c, t, h, w});
+  // One copy out, into the input's memory format: channels-last-3d is (N, T, H, W, C) in memory.
+  if (format_of(input) == at::MemoryFormat::ChannelsLast3d) {
+    return normalised.permute({1, 0, 3, 4, 5, 2})
+        .contiguous()
+        .view({n, t, h, w, c})
+        .permute({0, 4, 1, 2, 3});
+  }
+  return normalised.transpose(0, 1).contiguous().view({n, c, t, h, w});
 }
 
 }  // namespace multigrid::reference

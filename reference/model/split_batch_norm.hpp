@@ -1,9 +1,15 @@
 #pragma once
 // Batch normalisation in k splits of the batch, each split a contiguous block of clips: split j
-// holds clips [j * N / k, (j + 1) * N / k). A block of clips is one contiguous piece of memory in
-// both layouts (N, C, T, H, W) and channels-last-3d, so every split is normalised where it lies,
-// by LibTorch's own batch-norm kernels writing into the output: no regrouping copy of the
-// activations in either direction, whatever the memory format.
+// holds clips [j * N / k, (j + 1) * N / k). Two ways to compute it, with the same results:
+//
+// - in place: a block of clips is one contiguous piece of memory in both layouts (N, C, T, H, W)
+//   and channels-last-3d, so each split is normalised where it lies by LibTorch's batch-norm
+//   kernel, with no copy of the activations. The CPU uses it.
+// - regrouped: the activations are copied once into (N / k, k * C, T, H, W), normalised by one
+//   batch-norm call with k * C channels (cuDNN's fused kernel on the GPU), and copied back. CUDA
+//   uses it: on an H200, k separate calls to LibTorch's own CUDA kernel (cuDNN's cannot write
+//   into a view) made the coarse stages' step 1.7x slower than the two copies do
+//   (docs/performance.md, "GPU").
 //
 // PySlowFast assigns clip i to split i % k (what its view of (N, C, ...) as (N / k, k * C, ...)
 // gives); with shuffled batches any fixed assignment of equal splits has the same statistics in
@@ -21,5 +27,13 @@ torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& 
                                const torch::Tensor& bias, const torch::Tensor& split_running_mean,
                                const torch::Tensor& split_running_var, int splits, double momentum,
                                double epsilon);
+
+/// The regrouped computation, whatever the device (split_batch_norm uses it on CUDA); exposed so
+/// that the CPU's tests check it against the in-place one.
+torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch::Tensor& weight,
+                                         const torch::Tensor& bias,
+                                         const torch::Tensor& split_running_mean,
+                                         const torch::Tensor& split_running_var, int splits,
+                                         double momentum, double epsilon);
 
 }  // namespace multigrid::reference

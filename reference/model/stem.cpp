@@ -13,17 +13,16 @@ constexpr std::int64_t fast_stem_temporal_kernel = 5;
 ResNetBasicStemImpl::ResNetBasicStemImpl(std::int64_t in_channels, std::int64_t out_channels,
                                          std::int64_t temporal_kernel,
                                          const batch_norm_settings& norm) {
-  conv = register_module(
-      "conv", make_conv3d(in_channels, out_channels, {temporal_kernel, 7, 7},
-                          {1, stem_conv_spatial_stride, stem_conv_spatial_stride},
-                          {temporal_kernel / 2, 3, 3}));
+  conv =
+      register_module("conv", make_conv3d(in_channels, out_channels, {temporal_kernel, 7, 7},
+                                          {1, stem_conv_spatial_stride, stem_conv_spatial_stride},
+                                          {temporal_kernel / 2, 3, 3}));
   bn = register_module("bn", SubBatchNorm3d(out_channels, norm));
   pool_layer = register_module(
       "pool_layer",
-      torch::nn::MaxPool3d(
-          torch::nn::MaxPool3dOptions({1, 3, 3})
-              .stride({1, stem_pool_spatial_stride, stem_pool_spatial_stride})
-              .padding({0, 1, 1})));
+      torch::nn::MaxPool3d(torch::nn::MaxPool3dOptions({1, 3, 3})
+                               .stride({1, stem_pool_spatial_stride, stem_pool_spatial_stride})
+                               .padding({0, 1, 1})));
 }
 
 torch::Tensor ResNetBasicStemImpl::forward(const torch::Tensor& input) {

@@ -1,13 +1,12 @@
 #include "report/schedule_report.hpp"
 
+#include <cstdio>
 #include <multigrid/epoch_schedule.hpp>
 #include <multigrid/learning_rate.hpp>
 #include <multigrid/plan.hpp>
 #include <multigrid/schedule_cost.hpp>
 #include <multigrid/schedule_warnings.hpp>
 #include <multigrid/stage_settings.hpp>
-
-#include <cstdio>
 #include <sstream>
 
 namespace multigrid::reference {
@@ -18,7 +17,8 @@ struct described_stage {
   stage_settings settings;
 };
 
-std::vector<described_stage> describe(const multigrid::config& cfg, const epoch_schedule& schedule) {
+std::vector<described_stage> describe(const multigrid::config& cfg,
+                                      const epoch_schedule& schedule) {
   std::vector<described_stage> stages;
   const auto settings = make_all_stage_settings(cfg, schedule);
   for (std::size_t i = 0; i < schedule.stages.size(); ++i) {
@@ -38,9 +38,12 @@ const described_stage& stage_at(const std::vector<described_stage>& stages, int 
 
 std::string batch_norm_text(const batch_norm_mode& mode) {
   switch (mode.type) {
-    case batch_norm_type::plain: return "plain";
-    case batch_norm_type::sub_batch: return "sub-BN x" + std::to_string(mode.splits);
-    case batch_norm_type::synchronized: return "sync-BN x" + std::to_string(mode.sync_devices);
+    case batch_norm_type::plain:
+      return "plain";
+    case batch_norm_type::sub_batch:
+      return "sub-BN x" + std::to_string(mode.splits);
+    case batch_norm_type::synchronized:
+      return "sync-BN x" + std::to_string(mode.sync_devices);
   }
   return "?";
 }
@@ -53,16 +56,17 @@ std::string format(const char* pattern, double value) {
 
 }  // namespace
 
-std::string schedule_table(const multigrid::config& cfg, std::optional<std::int64_t> train_samples) {
+std::string schedule_table(const multigrid::config& cfg,
+                           std::optional<std::int64_t> train_samples) {
   const auto schedule = make_epoch_schedule(cfg);
   const auto stages = describe(cfg, schedule);
   std::optional<multigrid::plan> plan;
   if (train_samples) plan.emplace(cfg, *train_samples);
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%-5s %-4s %-11s %8s %8s %6s %5s %7s %9s %-12s %-24s%s\n", "stage",
-                "LR", "epochs", "global B", "per-GPU", "frames", "crop", "stride", "jitter", "BN",
-                "short cycle (B@crop)", plan ? " iter/epoch  iterations" : "");
+  std::snprintf(line, sizeof line, "%-5s %-4s %-11s %8s %8s %6s %5s %7s %9s %-12s %-24s%s\n",
+                "stage", "LR", "epochs", "global B", "per-GPU", "frames", "crop", "stride",
+                "jitter", "BN", "short cycle (B@crop)", plan ? " iter/epoch  iterations" : "");
   out << line;
   for (std::size_t i = 0; i < stages.size(); ++i) {
     const auto& [stage, settings] = stages[i];
@@ -78,10 +82,10 @@ std::string schedule_table(const multigrid::config& cfg, std::optional<std::int6
     const std::string lr_stage = stage.fine_tune ? "FT" : std::to_string(stage.lr_stage);
     const std::string epochs = std::to_string(stage.begin_epoch) + "-" +
                                std::to_string(stage.end_epoch) + (stage.empty() ? " (empty)" : "");
-    const std::string stride = std::to_string(settings.sampling_rate[0]) + "-" +
-                               std::to_string(settings.sampling_rate[1]);
-    const std::string jitter = std::to_string(settings.base.jitter[0]) + "-" +
-                               std::to_string(settings.base.jitter[1]);
+    const std::string stride =
+        std::to_string(settings.sampling_rate[0]) + "-" + std::to_string(settings.sampling_rate[1]);
+    const std::string jitter =
+        std::to_string(settings.base.jitter[0]) + "-" + std::to_string(settings.base.jitter[1]);
     std::string iterations;
     if (plan) {
       const auto& planned = plan->stages()[i];
@@ -115,8 +119,8 @@ std::string schedule_table(const multigrid::config& cfg, std::optional<std::int6
   if (plan) {
     out << plan->total_iterations() << " for " << *train_samples << " training clips, ";
   }
-  out << format("%.3f", relative) << " of the standard schedule's ("
-      << format("%.2f", 1 / relative) << "x fewer) for "
+  out << format("%.3f", relative) << " of the standard schedule's (" << format("%.2f", 1 / relative)
+      << "x fewer) for "
       << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
       << "x the epochs\n";
   return out.str();
@@ -133,7 +137,8 @@ std::vector<std::string> schedule_fit_warnings(const multigrid::config& cfg,
   return lines;
 }
 
-nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at) {
+nlohmann::ordered_json schedule_json(const multigrid::config& cfg,
+                                     const std::vector<double>& lr_at) {
   const auto schedule = make_epoch_schedule(cfg);
   const auto stages = describe(cfg, schedule);
   const learning_rate_schedule learning_rate(cfg, schedule);

@@ -2,10 +2,9 @@
 // The schedule of a configuration, as the multigrid-schedule tool shows it: a table for people,
 // JSON for other tools, and a chart. The numbers all come from the library.
 
+#include <cstdint>
 #include <multigrid/config.hpp>
 #include <nlohmann/json.hpp>
-
-#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,7 +25,8 @@ std::vector<std::string> schedule_fit_warnings(const multigrid::config& cfg,
                                                std::int64_t train_samples, int spatial_stride);
 
 /// The schedule as JSON (see docs/schedule.md for the format); `lr_at` adds "lr_at" entries.
-nlohmann::ordered_json schedule_json(const multigrid::config& cfg, const std::vector<double>& lr_at = {});
+nlohmann::ordered_json schedule_json(const multigrid::config& cfg,
+                                     const std::vector<double>& lr_at = {});
 
 /// Global batch, frames, crop and LR over epochs, one panel each, stage changes marked.
 chart schedule_chart(const multigrid::config& cfg, const std::string& title);

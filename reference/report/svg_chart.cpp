@@ -69,11 +69,20 @@ std::string escape_xml(const std::string& text) {
   std::string escaped;
   for (char c : text) {
     switch (c) {
-      case '&': escaped += "&amp;"; break;
-      case '<': escaped += "&lt;"; break;
-      case '>': escaped += "&gt;"; break;
-      case '"': escaped += "&quot;"; break;
-      default: escaped += c;
+      case '&':
+        escaped += "&amp;";
+        break;
+      case '<':
+        escaped += "&lt;";
+        break;
+      case '>':
+        escaped += "&gt;";
+        break;
+      case '"':
+        escaped += "&quot;";
+        break;
+      default:
+        escaped += c;
     }
   }
   return escaped;
@@ -145,8 +154,9 @@ std::string render_svg(const chart& figure) {
     } else {
       for (double tick : nice_ticks(y_range.low, y_range.high, 4)) {
         const double y = to_y(tick);
-        svg << "<line x1=\"" << number(left_margin) << "\" x2=\"" << number(left_margin + plot_width)
-            << "\" y1=\"" << number(y) << "\" y2=\"" << number(y) << "\" stroke=\"#eee\"/>\n";
+        svg << "<line x1=\"" << number(left_margin) << "\" x2=\""
+            << number(left_margin + plot_width) << "\" y1=\"" << number(y) << "\" y2=\""
+            << number(y) << "\" stroke=\"#eee\"/>\n";
         svg << "<text x=\"" << number(left_margin - 6) << "\" y=\"" << number(y + 4)
             << "\" text-anchor=\"end\">" << tick_label(tick) << "</text>\n";
       }
@@ -176,8 +186,7 @@ std::string render_svg(const chart& figure) {
         points << number(x) << ',' << number(y) << ' ';
       }
       svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\"" << dash
-          << " points=\""
-          << points.str() << "\"/>\n";
+          << " points=\"" << points.str() << "\"/>\n";
       const double legend_y = top + 16 + 16 * static_cast<double>(s);
       svg << "<line x1=\"" << number(left_margin + plot_width + 10) << "\" x2=\""
           << number(left_margin + plot_width + 28) << "\" y1=\"" << number(legend_y - 4)

@@ -1,6 +1,7 @@
 #pragma once
 // What every command-line tool shares: reading the PySlowFast-style config with its trailing
-// KEY VALUE overrides, and the exit codes (0 success, 1 failure at run time, 2 bad usage or config).
+// KEY VALUE overrides, and the exit codes (0 success, 1 failure at run time, 2 bad usage or
+// config).
 
 #include <algorithm>
 #include <climits>
@@ -33,7 +34,9 @@ inline std::string option_value(int argc, char** argv, int& i) {
 }
 
 /// The default of every tool's --jobs: one per core.
-inline int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+inline int all_cores() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 /// An option's integer value; a usage_error naming the option otherwise.
 inline int option_int(const std::string& option, const std::string& text) {
@@ -56,7 +59,8 @@ inline double option_double(const std::string& option, const std::string& text) 
 /// Loads CONFIG (or an empty config when `path` is empty), applies the overrides and checks that
 /// every key is known (config_tree::check_known_keys).
 inline config_tree load_config(const std::string& path, const std::vector<std::string>& overrides) {
-  auto tree = path.empty() ? config_tree::load_string("", "defaults") : config_tree::load_file(path);
+  auto tree =
+      path.empty() ? config_tree::load_string("", "defaults") : config_tree::load_file(path);
   tree.apply_overrides(overrides);
   tree.check_known_keys();
   return tree;

@@ -35,7 +35,8 @@ std::vector<double> parse_epochs(const std::string& text) {
   std::size_t begin = 0;
   while (begin <= text.size()) {
     const auto end = text.find(',', begin);
-    const auto item = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    const auto item =
+        text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
     char* stop = nullptr;
     const double value = std::strtod(item.c_str(), &stop);
     if (item.empty() || *stop != '\0' || !(value >= 0)) {
@@ -91,13 +92,13 @@ int run(int argc, char** argv) {
     std::cout << schedule_table(cfg, train_samples);
   }
   if (train_samples) {
-    for (const auto& line :
-         schedule_fit_warnings(cfg, *train_samples, slowfast_spatial_stride())) {
+    for (const auto& line : schedule_fit_warnings(cfg, *train_samples, slowfast_spatial_stride())) {
       std::fprintf(stderr, "multigrid-schedule: warning: %s\n", line.c_str());
     }
   }
   if (!svg_path.empty()) {
-    const auto title = std::filesystem::path(config_path).filename().string() + ": multigrid schedule";
+    const auto title =
+        std::filesystem::path(config_path).filename().string() + ": multigrid schedule";
     write_file_atomically(svg_path, render_svg(schedule_chart(cfg, title)));
     std::fprintf(stderr, "multigrid-schedule: wrote %s\n", svg_path.c_str());
   }

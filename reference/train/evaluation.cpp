@@ -25,9 +25,10 @@ evaluation_result evaluate(training_step& step, evaluation_loader& loader, int n
     const auto video_indices =
         torch::tensor(batch->video_indices, torch::kLong).index_select(0, keep);
     const auto logits = step.logits(model_input(clips, normalization)).cpu();
-    loss_sum += torch::nn::functional::cross_entropy(
-                    logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                    .item<double>();
+    loss_sum +=
+        torch::nn::functional::cross_entropy(
+            logits, labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+            .item<double>();
     view_count += static_cast<double>(keep.numel());
     views.add(video_indices, logits, labels);
   }

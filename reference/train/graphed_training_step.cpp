@@ -14,7 +14,9 @@
 
 namespace multigrid::reference {
 
-bool cuda_graphs_supported() noexcept { return MULTIGRID_WITH_CUDA != 0; }
+bool cuda_graphs_supported() noexcept {
+  return MULTIGRID_WITH_CUDA != 0;
+}
 
 struct graphed_training_step::implementation {
   implementation(SlowFast model, training_optimizer& optimizer, torch::Device device,
@@ -101,13 +103,16 @@ graphed_training_step::graphed_training_step(SlowFast model, training_optimizer&
                                              int warmup_steps)
     : implementation_(std::make_unique<implementation>(std::move(model), optimizer, device, mean,
                                                        std, std::move(report), warmup_steps)) {
-  implementation_->lr = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  implementation_->lr =
+      torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat).device(device));
   if (!device.is_cuda()) implementation_->capturing = false;
 }
 
 graphed_training_step::~graphed_training_step() = default;
 
-bool graphed_training_step::capturing() const noexcept { return implementation_->capturing; }
+bool graphed_training_step::capturing() const noexcept {
+  return implementation_->capturing;
+}
 
 int graphed_training_step::graphs() const noexcept {
 #if MULTIGRID_WITH_CUDA

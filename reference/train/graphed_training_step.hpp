@@ -11,12 +11,12 @@
 // them too, so the graphs are dropped at each stage change and epoch end and recaptured.
 // One process only: the gradient all-reduce between backward and SGD is not captured.
 
-#include <multigrid/batch_norm_mode.hpp>
 #include <torch/torch.h>
 
 #include <array>
 #include <functional>
 #include <memory>
+#include <multigrid/batch_norm_mode.hpp>
 #include <string>
 
 #include "model/slowfast.hpp"

@@ -144,10 +144,18 @@ void add_declared_keys(resolved_config& resolved, const config_tree& tree, unsig
     const auto index = static_cast<key_index>(i);
     // Each value as its reader sees it, in one spelling, so that two runs compare by value.
     switch (declaration.type) {
-      case key_type::integer: resolved.set(name, tree.get(key<int>{index})); break;
-      case key_type::real: resolved.set(name, tree.get(key<double>{index})); break;
-      case key_type::boolean: resolved.set(name, tree.get(key<bool>{index})); break;
-      case key_type::text: resolved.set(name, tree.get(key<std::string>{index})); break;
+      case key_type::integer:
+        resolved.set(name, tree.get(key<int>{index}));
+        break;
+      case key_type::real:
+        resolved.set(name, tree.get(key<double>{index}));
+        break;
+      case key_type::boolean:
+        resolved.set(name, tree.get(key<bool>{index}));
+        break;
+      case key_type::text:
+        resolved.set(name, tree.get(key<std::string>{index}));
+        break;
       case key_type::integer_list:
         resolved.set(name, tree.get(key<std::vector<int>>{index}));
         break;
@@ -157,7 +165,9 @@ void add_declared_keys(resolved_config& resolved, const config_tree& tree, unsig
       case key_type::table:
         resolved.set(name, tree.get(key<std::vector<std::vector<double>>>{index}));
         break;
-      case key_type::nested: resolved.set_node(name, tree.get(key<YAML::Node>{index})); break;
+      case key_type::nested:
+        resolved.set_node(name, tree.get(key<YAML::Node>{index}));
+        break;
     }
   }
 }

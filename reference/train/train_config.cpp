@@ -39,8 +39,8 @@ test_section read_test_section(const config_tree& tree, int processes) {
   test.dataset = tree.get(keys::test_dataset);
   test.batch_size = read_at_least(tree, keys::test_batch_size, 1);
   if (test.batch_size % processes != 0) {
-    tree.fail(keys::test_batch_size, "must be a multiple of the " + std::to_string(processes) +
-                                         " processes (NUM_GPUS)");
+    tree.fail(keys::test_batch_size,
+              "must be a multiple of the " + std::to_string(processes) + " processes (NUM_GPUS)");
   }
   test.num_ensemble_views = read_test_ensemble_views(tree);
   test.num_spatial_crops = read_test_spatial_crops(tree);
@@ -104,7 +104,8 @@ train_config read_train_config(const config_tree& tree) {
   if (cfg.num_shards != 1) {
     // PySlowFast's TRAIN.BATCH_SIZE is per machine when NUM_SHARDS > 1; the schedule counts
     // every process in NUM_GPUS instead, so machines are not a separate count here.
-    tree.fail(keys::num_shards, "must be 1: set NUM_GPUS to the total number of processes of the job");
+    tree.fail(keys::num_shards,
+              "must be 1: set NUM_GPUS to the total number of processes of the job");
   }
   cfg.shard_id = tree.get(keys::shard_id);
   if (cfg.shard_id != 0) tree.fail(keys::shard_id, "must be 0 (NUM_SHARDS is 1)");

@@ -63,10 +63,10 @@ struct train_config {
   data_loader_section data_loader;
   int num_gpus =
       1;  ///< NUM_GPUS: processes in the job (0: one CPU process); the schedule reads it too
-  int num_shards = 1;                ///< NUM_SHARDS: must be 1, see docs/training.md
-  int shard_id = 0;                  ///< SHARD_ID
-  int rng_seed = 1;                  ///< RNG_SEED
-  int log_period = 10;               ///< LOG_PERIOD, iterations between log lines
+  int num_shards = 1;            ///< NUM_SHARDS: must be 1, see docs/training.md
+  int shard_id = 0;              ///< SHARD_ID
+  int rng_seed = 1;              ///< RNG_SEED
+  int log_period = 10;           ///< LOG_PERIOD, iterations between log lines
   std::string output_dir = ".";  ///< OUTPUT_DIR
   distributed_backend backend = distributed_backend::nccl;  ///< DIST_BACKEND
   device_choice device = device_choice::automatic;          ///< DEVICE (ours)

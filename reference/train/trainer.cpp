@@ -1,13 +1,12 @@
 #include "train/trainer.hpp"
 
-#include <multigrid/evaluation_schedule.hpp>
-#include <multigrid/plan.hpp>
-
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <memory>
+#include <multigrid/evaluation_schedule.hpp>
+#include <multigrid/plan.hpp>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -17,15 +16,15 @@
 #include <c10/cuda/CUDAFunctions.h>
 #endif
 #include "data/annotation_format.hpp"
-#include "data/dataset_error.hpp"
 #include "data/clip_loader.hpp"
+#include "data/dataset_error.hpp"
 #include "model/model_state.hpp"
 #include "model/model_summary.hpp"
 #include "model/precise_batch_norm.hpp"
 #include "model/slowfast.hpp"
 #include "model/spatial_strides.hpp"
-#include "report/schedule_report.hpp"
 #include "report/atomic_file.hpp"
+#include "report/schedule_report.hpp"
 #include "train/batch_norm_sync_groups.hpp"
 #include "train/checkpoint.hpp"
 #include "train/checkpoint_directory.hpp"
@@ -65,7 +64,8 @@ std::string describe_shape(const multigrid::clip_shape& shape) {
 }
 
 /// Loads a split when its annotation file exists; training needs "train", the others are optional.
-std::shared_ptr<const video_dataset> optional_split(const data_config& data, const std::string& split,
+std::shared_ptr<const video_dataset> optional_split(const data_config& data,
+                                                    const std::string& split,
                                                     const std::vector<std::string>& class_names) {
   const auto file = annotation_file_for_split(data.path_to_data_dir, split, data.format);
   if (!std::filesystem::exists(file)) return nullptr;
@@ -131,7 +131,8 @@ class training_run {
     // this process has unless OMP_NUM_THREADS says otherwise.
     if (std::getenv("OMP_NUM_THREADS") == nullptr) {
       const auto cores = std::max(1u, std::thread::hardware_concurrency());
-      at::set_num_threads(static_cast<int>(std::max(1u, cores / static_cast<unsigned>(group_->size()))));
+      at::set_num_threads(
+          static_cast<int>(std::max(1u, cores / static_cast<unsigned>(group_->size()))));
     }
     seed_torch(config_.train.rng_seed, group_->rank());
     use_deterministic_algorithms(config_.train.train.deterministic);
@@ -165,8 +166,8 @@ class training_run {
                    static_cast<long long>(train_set_->size()), train_set_->num_classes(),
                    train_set_->source().c_str(),
                    schedule_table(config_.schedule, train_set_->size()).c_str());
-      for (const auto& line : schedule_fit_warnings(config_.schedule, train_set_->size(),
-                                                    slowfast_spatial_stride())) {
+      for (const auto& line :
+           schedule_fit_warnings(config_.schedule, train_set_->size(), slowfast_spatial_stride())) {
         std::fprintf(options_.out, "warning: %s\n", line.c_str());
       }
       std::fflush(options_.out);
@@ -234,8 +235,7 @@ class training_run {
       precise_loader_ = std::make_unique<precise_bn_loader>(
           train_set_, *plan_, loader_options, config_.train.precise_batch_norm.num_batches);
     }
-    const int evaluation_batch =
-        std::max(1, config_.train.test.batch_size / group_->size());
+    const int evaluation_batch = std::max(1, config_.train.test.batch_size / group_->size());
     if (val_set_ && !val_set_->empty()) {
       const auto& data = config_.data;
       validation_loader_ = std::make_unique<evaluation_loader>(
@@ -250,7 +250,9 @@ class training_run {
     }
   }
 
-  std::string label() const { return options_.label.empty() ? layout_.output_dir : options_.label; }
+  std::string label() const {
+    return options_.label.empty() ? layout_.output_dir : options_.label;
+  }
 
   void create_output_dir() const {
     std::error_code error;
@@ -269,8 +271,9 @@ class training_run {
   }
 
   void resume() {
-    const bool wanted = options_.resume == resume_mode::always ||
-                        (options_.resume == resume_mode::automatic && config_.train.train.auto_resume);
+    const bool wanted =
+        options_.resume == resume_mode::always ||
+        (options_.resume == resume_mode::automatic && config_.train.train.auto_resume);
     std::optional<std::string> latest;
     if (wanted) {
       std::vector<std::string> skipped;
@@ -284,8 +287,7 @@ class training_run {
       const auto& initial_weights = config_.train.train.checkpoint_file_path;
       if (!initial_weights.empty()) {
         if (!std::filesystem::is_regular_file(initial_weights)) {
-          throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial_weights +
-                             ": no such file");
+          throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial_weights + ": no such file");
         }
         opened_checkpoint initial(initial_weights);
         initial.load_model(parts().load_model);
@@ -379,17 +381,17 @@ class training_run {
         // non-finite loss anywhere, and on a stop request, so all stop at the same iteration.
         const double local_loss = loss.item<double>();
         const bool finite = std::isfinite(local_loss);
-        auto agreement = torch::tensor({finite ? local_loss : 0.0, finite ? 0.0 : 1.0,
-                                        shutdown_requested() ? 1.0 : 0.0},
-                                       torch::kDouble);
+        auto agreement = torch::tensor(
+            {finite ? local_loss : 0.0, finite ? 0.0 : 1.0, shutdown_requested() ? 1.0 : 0.0},
+            torch::kDouble);
         group_->all_reduce_sum(agreement, "iteration agreement");
         if (agreement[1].item<double>() > 0) {
-          throw training_error(
-              "non-finite loss at epoch " + std::to_string(epoch) + ", iteration " +
-              std::to_string(step.iteration) + " (global " + std::to_string(step.global_iteration) +
-              "), stage " + std::to_string(step.stage) + ", shape " + describe_shape(step.shape) +
-              ", lr " + std::to_string(step.lr) + "; the last good checkpoint is kept in " +
-              checkpoints_->folder());
+          throw training_error("non-finite loss at epoch " + std::to_string(epoch) +
+                               ", iteration " + std::to_string(step.iteration) + " (global " +
+                               std::to_string(step.global_iteration) + "), stage " +
+                               std::to_string(step.stage) + ", shape " +
+                               describe_shape(step.shape) + ", lr " + std::to_string(step.lr) +
+                               "; the last good checkpoint is kept in " + checkpoints_->folder());
         }
         const double mean_loss = agreement[0].item<double>() / group_->size();
         if (device_.is_cuda()) torch::cuda::synchronize();
@@ -444,7 +446,8 @@ class training_run {
       }
       if (epoch + 1 < epochs && any_process_asks_to_stop()) {
         outcome.stop_signal = shutdown_signal_number() ? shutdown_signal_number() : SIGTERM;
-        say("stopped by a signal after epoch " + std::to_string(epoch) + "; a checkpoint was written");
+        say("stopped by a signal after epoch " + std::to_string(epoch) +
+            "; a checkpoint was written");
         return false;
       }
     }
@@ -524,7 +527,8 @@ class training_run {
     if (!is_main()) return;
     metrics_->append(record);
     char line[256];
-    std::snprintf(line, sizeof line, "%s epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
+    std::snprintf(line, sizeof line,
+                  "%s epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
                   split.c_str(), epoch, result.top1, result.top5,
                   static_cast<long long>(result.videos), views, views == 1 ? "" : "s");
     say(line);

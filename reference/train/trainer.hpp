@@ -41,13 +41,13 @@ struct training_outcome {
   bool completed = false;  ///< trained every epoch (else stopped by a signal or stop_after_epochs)
   int stop_signal = 0;     ///< stopped early by this signal, after writing a checkpoint
   std::string output_dir;
-  int epochs = 0;                ///< epochs of the schedule
-  std::int64_t iterations = 0;   ///< iterations of the schedule (per process)
-  double train_seconds = 0;      ///< training wall-clock, resumes included, evaluation excluded
-  double total_seconds = 0;      ///< everything this process did in this call
+  int epochs = 0;               ///< epochs of the schedule
+  std::int64_t iterations = 0;  ///< iterations of the schedule (per process)
+  double train_seconds = 0;     ///< training wall-clock, resumes included, evaluation excluded
+  double total_seconds = 0;     ///< everything this process did in this call
   std::optional<evaluation_result> validation;  ///< the last one
   std::optional<evaluation_result> test;        ///< the final multi-view test
-  double final_loss = 0;         ///< mean training loss of the last epoch
+  double final_loss = 0;                        ///< mean training loss of the last epoch
 };
 
 /// Runs (or resumes) the training that `tree` configures. Throws config_error for bad

@@ -20,7 +20,8 @@ training_step::training_step(SlowFast model, training_optimizer& optimizer,
       device_(device),
       mixed_precision_(device.is_cuda()) {}
 
-torch::Tensor training_step::run(const torch::Tensor& input, const torch::Tensor& labels, double lr) {
+torch::Tensor training_step::run(const torch::Tensor& input, const torch::Tensor& labels,
+                                 double lr) {
   model_->train();
   optimizer_.zero_grad();
   torch::Tensor loss;

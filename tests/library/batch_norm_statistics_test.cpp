@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
-#include <multigrid/batch_norm_statistics.hpp>
 
 #include <array>
+#include <multigrid/batch_norm_statistics.hpp>
 #include <random>
 #include <vector>
 
@@ -39,7 +39,8 @@ TEST_CASE("Pooling biased split statistics gives the statistics of the concatena
   for (std::size_t j = 0; j < splits; ++j) {
     for (std::size_t c = 0; c < channels; ++c) {
       std::vector<double> values;
-      for (std::size_t i = 0; i < per_split; ++i) values.push_back(noise(random) * (j + 1) + c * 3.0 + j);
+      for (std::size_t i = 0; i < per_split; ++i)
+        values.push_back(noise(random) * (j + 1) + c * 3.0 + j);
       const auto m = of(values);
       split_means[j * channels + c] = m.mean;
       split_variances[j * channels + c] = m.biased_variance;
@@ -59,7 +60,7 @@ TEST_CASE("Pooling biased split statistics gives the statistics of the concatena
 
 TEST_CASE("Pooling matches the reference formula with unbiased running variances") {
   // mean = (1/k) sum mean_j; var = (1/k) sum var_j + (1/k) sum (mean_j - mean)^2
-  const std::array<float, 6> means{1, 2, 3, 5, 7, 9};       // 3 splits x 2 channels
+  const std::array<float, 6> means{1, 2, 3, 5, 7, 9};  // 3 splits x 2 channels
   const std::array<float, 6> variances{1, 4, 2, 8, 3, 12};
   std::array<float, 2> mean{};
   std::array<float, 2> variance{};
@@ -67,7 +68,8 @@ TEST_CASE("Pooling matches the reference formula with unbiased running variances
   CHECK(mean[0] == doctest::Approx((1 + 3 + 7) / 3.0));
   CHECK(mean[1] == doctest::Approx((2 + 5 + 9) / 3.0));
   const double m0 = 11.0 / 3;
-  CHECK(variance[0] == doctest::Approx(2 + ((1 - m0) * (1 - m0) + (3 - m0) * (3 - m0) + (7 - m0) * (7 - m0)) / 3));
+  CHECK(variance[0] ==
+        doctest::Approx(2 + ((1 - m0) * (1 - m0) + (3 - m0) * (3 - m0) + (7 - m0) * (7 - m0)) / 3));
 }
 
 TEST_CASE("Pooling one split is the identity; tiling then pooling is the identity") {

@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
-#include <multigrid/evaluation_schedule.hpp>
 
+#include <multigrid/evaluation_schedule.hpp>
 #include <vector>
 
 #include "kinetics_config.hpp"
@@ -46,8 +46,8 @@ TEST_CASE("Precise BN runs after evaluation and checkpoint epochs only, as in Py
   cfg.multigrid.long_cycle = false;
   const auto schedule = make_epoch_schedule(cfg);
   // TRAIN.EVAL_PERIOD 10, TRAIN.CHECKPOINT_PERIOD 4.
-  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 9, 10, 4));   // evaluation
-  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 3, 10, 4));   // checkpoint
+  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 9, 10, 4));  // evaluation
+  CHECK(is_precise_batch_norm_epoch(cfg, schedule, 3, 10, 4));  // checkpoint
   CHECK_FALSE(is_precise_batch_norm_epoch(cfg, schedule, 4, 10, 4));
   CHECK(is_precise_batch_norm_epoch(cfg, schedule, schedule.max_epoch - 1, 1000, 1000));
   int count = 0;

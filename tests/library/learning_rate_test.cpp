@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
-#include <multigrid/epoch_schedule.hpp>
-#include <multigrid/learning_rate.hpp>
 
 #include <cmath>
+#include <multigrid/epoch_schedule.hpp>
+#include <multigrid/learning_rate.hpp>
 
 #include "kinetics_config.hpp"
 
@@ -34,7 +34,7 @@ TEST_CASE("Kinetics: the stepwise LR of every interval of the new STEPS") {
   CHECK(lr.at(258.5) == doctest::Approx(0.01));
   CHECK(lr.at(259) == doctest::Approx(0.008));
   CHECK(lr.at(328) == doctest::Approx(0.001));
-  CHECK(lr.at(329) == doctest::Approx(0.001));   // fine-tune, first half
+  CHECK(lr.at(329) == doctest::Approx(0.001));  // fine-tune, first half
   CHECK(lr.at(342.9) == doctest::Approx(0.001));
   CHECK(lr.at(343) == doctest::Approx(0.0001));  // fine-tune, second half
   CHECK(lr.at(357.99) == doctest::Approx(0.0001));

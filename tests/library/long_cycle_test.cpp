@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
-#include <multigrid/epoch_schedule.hpp>
-#include <multigrid/long_cycle.hpp>
 
 #include <cmath>
+#include <multigrid/epoch_schedule.hpp>
+#include <multigrid/long_cycle.hpp>
 #include <vector>
 
 #include "kinetics_config.hpp"
@@ -46,8 +46,7 @@ TEST_CASE("Kinetics SlowFast-R50 multigrid: the published schedule, to the epoch
   CHECK(schedule.max_epoch == 358);
   CHECK(schedule.steps ==
         std::vector<int>{0, 73, 110, 142, 158, 205, 228, 248, 259, 291, 308, 322, 329, 343});
-  check_lrs(schedule.relative_lrs,
-            {8, 4, 2, 1, .8, .4, .2, .1, .08, .04, .02, .01, .01, .001});
+  check_lrs(schedule.relative_lrs, {8, 4, 2, 1, .8, .4, .2, .1, .08, .04, .02, .01, .01, .001});
   check_stages(schedule, {{0, 0, 73, 8, 8, 158, false},
                           {0, 73, 110, 4, 16, 158, false},
                           {0, 110, 142, 2, 16, 224, false},
@@ -119,8 +118,7 @@ TEST_CASE("Long cycle with the short cycle off works (PySlowFast raises IndexErr
   CHECK(schedule.steps ==
         std::vector<int>{0, 87, 130, 152, 162, 218, 245, 259, 266, 305, 324, 334, 339, 348});
   CHECK(schedule.max_epoch == 358);
-  check_lrs(schedule.relative_lrs,
-            {8, 4, 2, 1, .8, .4, .2, .1, .08, .04, .02, .01, .01, .001});
+  check_lrs(schedule.relative_lrs, {8, 4, 2, 1, .8, .4, .2, .1, .08, .04, .02, .01, .01, .001});
   REQUIRE(schedule.stages.size() == 13);
   CHECK(schedule.stages.back().fine_tune);
   CHECK(schedule.stages.back().num_frames == 32);

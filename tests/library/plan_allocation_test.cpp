@@ -1,11 +1,12 @@
-// A plan query must not allocate: a trainer asks every iteration, possibly from a CUDA-graph-friendly
-// hot loop. This executable counts every heap allocation through a replaced operator new.
+// A plan query must not allocate: a trainer asks every iteration, possibly from a
+// CUDA-graph-friendly hot loop. This executable counts every heap allocation through a replaced
+// operator new.
 
 #include <doctest/doctest.h>
-#include <multigrid/plan.hpp>
 
 #include <atomic>
 #include <cstdlib>
+#include <multigrid/plan.hpp>
 #include <new>
 
 // The replacement operators below pair malloc with free on purpose; GCC cannot tell they match.
@@ -24,8 +25,12 @@ void* operator new(std::size_t size) {
   if (void* pointer = std::malloc(size == 0 ? 1 : size)) return pointer;
   throw std::bad_alloc();
 }
-void operator delete(void* pointer) noexcept { std::free(pointer); }
-void operator delete(void* pointer, std::size_t) noexcept { std::free(pointer); }
+void operator delete(void* pointer) noexcept {
+  std::free(pointer);
+}
+void operator delete(void* pointer, std::size_t) noexcept {
+  std::free(pointer);
+}
 
 TEST_CASE("Plan queries, LR queries and sampling do not allocate") {
   const multigrid::plan plan(multigrid::testing::kinetics_slowfast_multigrid(), 234619);

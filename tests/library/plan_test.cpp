@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+
 #include <multigrid/plan.hpp>
 
 #include "kinetics_config.hpp"
@@ -118,7 +119,8 @@ TEST_CASE("A plan rejects an invalid configuration with every error") {
   }
 }
 
-TEST_CASE("Long cycle without the short cycle: one shape per stage, batch changes at stage starts") {
+TEST_CASE(
+    "Long cycle without the short cycle: one shape per stage, batch changes at stage starts") {
   auto cfg = testing::kinetics_slowfast_multigrid();
   cfg.multigrid.short_cycle = false;
   const plan p(cfg, 50000);

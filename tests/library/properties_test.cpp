@@ -1,10 +1,10 @@
 // Properties that must hold for every valid configuration, checked over thousands of random ones.
 
 #include <doctest/doctest.h>
-#include <multigrid/plan.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <multigrid/plan.hpp>
 #include <numeric>
 #include <random>
 #include <set>
@@ -38,7 +38,8 @@ config random_config(std::mt19937& random) {
     epoch += std::uniform_int_distribution<int>(1, 80)(random);
     cfg.solver.steps.push_back(epoch);
   }
-  cfg.solver.max_epoch = epoch + std::uniform_int_distribution<int>(stages == 1 ? 1 : 0, 60)(random);
+  cfg.solver.max_epoch =
+      epoch + std::uniform_int_distribution<int>(stages == 1 ? 1 : 0, 60)(random);
   cfg.solver.lrs.clear();
   for (int i = 0; i < stages; ++i) cfg.solver.lrs.push_back(std::pow(0.1, i));
   cfg.solver.base_lr = uniform(0.01, 1);
@@ -81,8 +82,8 @@ TEST_CASE("Properties of 3000 random valid configurations") {
       // Clips x frames x pixels per batch stays near the base shape's (within the rounding of the
       // relative batch).
       for (const auto& stage : schedule.stages) {
-        const double volume = static_cast<double>(stage.batch_factor) * stage.num_frames *
-                              stage.crop * stage.crop;
+        const double volume =
+            static_cast<double>(stage.batch_factor) * stage.num_frames * stage.crop * stage.crop;
         CHECK(volume / base_volume == doctest::Approx(1).epsilon(0.35));
       }
       // Within a cycled LR stage every shape trains about the same number of iterations: epochs
@@ -120,7 +121,8 @@ TEST_CASE("Properties of 3000 random valid configurations") {
   CHECK(long_cycle_configs > 1000);
 }
 
-TEST_CASE("Long cycle: every shape of a cycled LR stage gets the same iterations, within rounding") {
+TEST_CASE(
+    "Long cycle: every shape of a cycled LR stage gets the same iterations, within rounding") {
   std::mt19937 random(99);
   int compared = 0;
   for (int trial = 0; trial < 2000; ++trial) {
@@ -139,8 +141,10 @@ TEST_CASE("Long cycle: every shape of a cycled LR stage gets the same iterations
       // Each stage's length is off by less than one epoch after the cumulative rounding.
       for (const auto* a : shapes) {
         for (const auto* b : shapes) {
-          const double slack = static_cast<double>(a->iterations_per_epoch + b->iterations_per_epoch);
-          const double difference = std::fabs(static_cast<double>(a->iterations() - b->iterations()));
+          const double slack =
+              static_cast<double>(a->iterations_per_epoch + b->iterations_per_epoch);
+          const double difference =
+              std::fabs(static_cast<double>(a->iterations() - b->iterations()));
           CHECK(difference <= slack * 1.01 + 2);
           ++compared;
         }
@@ -150,7 +154,8 @@ TEST_CASE("Long cycle: every shape of a cycled LR stage gets the same iterations
   CHECK(compared > 1000);
 }
 
-TEST_CASE("Sampler over random shards: exact length, indices at most once, same sizes on every rank") {
+TEST_CASE(
+    "Sampler over random shards: exact length, indices at most once, same sizes on every rank") {
   std::mt19937 random(5);
   for (int trial = 0; trial < 1000; ++trial) {
     const int world = std::uniform_int_distribution<int>(1, 8)(random);
@@ -167,7 +172,8 @@ TEST_CASE("Sampler over random shards: exact length, indices at most once, same 
     std::size_t total_used = 0;
     for (int rank = 0; rank < world; ++rank) {
       std::vector<int> shard;
-      copy_rank_shard(permutation.begin(), permutation.end(), rank, world, std::back_inserter(shard));
+      copy_rank_shard(permutation.begin(), permutation.end(), rank, world,
+                      std::back_inserter(shard));
       short_cycle_batch_sampler sampler(shard.begin(), shard.end(), sizes, cycle);
       std::vector<std::size_t> sequence;
       std::size_t count = 0;
@@ -181,7 +187,8 @@ TEST_CASE("Sampler over random shards: exact length, indices at most once, same 
       CHECK(count == sampler.size());
       CHECK(count == batches_in_epoch(shard.size(), sizes, cycle));
       // Exact: what is left over cannot make one more batch.
-      const std::size_t consumed = std::accumulate(sequence.begin(), sequence.end(), std::size_t{0});
+      const std::size_t consumed =
+          std::accumulate(sequence.begin(), sequence.end(), std::size_t{0});
       CHECK(shard.size() - consumed < static_cast<std::size_t>(sizes[count % cycle]));
       size_sequences.push_back(sequence);
     }

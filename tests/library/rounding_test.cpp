@@ -1,7 +1,7 @@
 #include <doctest/doctest.h>
-#include <multigrid/rounding.hpp>
 
 #include <cfenv>
+#include <multigrid/rounding.hpp>
 
 using multigrid::round_half_even;
 

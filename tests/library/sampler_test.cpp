@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
-#include <multigrid/short_cycle_sampler.hpp>
 
+#include <multigrid/short_cycle_sampler.hpp>
 #include <numeric>
 #include <set>
 #include <vector>

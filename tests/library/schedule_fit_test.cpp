@@ -2,12 +2,12 @@
 // training (docs/training.md: "Why multigrid collapsed on small motion sets").
 
 #include <doctest/doctest.h>
+
+#include <cmath>
 #include <multigrid/plan.hpp>
 #include <multigrid/schedule_cost.hpp>
 #include <multigrid/schedule_warnings.hpp>
 #include <multigrid/validation.hpp>
-
-#include <cmath>
 #include <string>
 
 #include "kinetics_config.hpp"
@@ -74,7 +74,8 @@ TEST_CASE("MIN_CROP_SIZE raises the short cycle's small crop, with the batch tha
   CHECK(a.total_iterations() == b.total_iterations());
   for (std::size_t i = 0; i < a.stages().size(); ++i) {
     CAPTURE(i);
-    for (std::size_t m = 0; m < 3; ++m) CHECK(a.stages()[i].settings.cycle[m] == b.stages()[i].settings.cycle[m]);
+    for (std::size_t m = 0; m < 3; ++m)
+      CHECK(a.stages()[i].settings.cycle[m] == b.stages()[i].settings.cycle[m]);
   }
   // 64-pixel stages: 8 clips at 45 twice, then the base 4 at 64; 45-pixel stages keep one batch.
   const auto& fine = a.stages()[3].settings;
@@ -124,16 +125,26 @@ TEST_CASE("iteration_ratio: multigrid's share of the standard schedule's steps")
 TEST_CASE("The warnings name the stage, the number and the key where multigrid collapsed") {
   // 120 videos with 32-pixel short-cycle crops: both problems of the collapsed run.
   const auto warnings = check_schedule_fit(plan(small_motion_config(), 120));
-  REQUIRE(warnings.size() == 2);
+  // One warning for the crops, one for each count of steps under the limit.
+  REQUIRE(warnings.size() == 4);
   CHECK(has_warning(warnings, "MULTIGRID.MIN_CROP_SIZE", "crops of 32 px are under 45 px"));
   CHECK(has_warning(warnings, "MULTIGRID.MIN_CROP_SIZE", "set MULTIGRID.MIN_CROP_SIZE 45"));
-  CHECK(has_warning(warnings, "TRAIN.BATCH_SIZE", "stages 0, 4: 2 iterations an epoch, under 3"));
+  CHECK(has_warning(warnings, "TRAIN.BATCH_SIZE", "stages 0, 4: 2 iterations an epoch, under 8"));
+  CHECK(has_warning(warnings, "TRAIN.BATCH_SIZE", "stages 1, 5: 5 iterations an epoch, under 8"));
+  CHECK(has_warning(warnings, "TRAIN.BATCH_SIZE", "stages 2, 6: 6 iterations an epoch, under 8"));
   for (const auto& warning : warnings) CHECK_FALSE(warning.stages.empty());
 
-  // The documented remedy and enough videos: nothing to say.
+  // The documented remedy and enough videos: nothing to say; 200 videos give the coarsest stages
+  // 6 steps an epoch.
   auto remedied = small_motion_config();
   remedied.multigrid.min_crop_size = 45;
-  CHECK(check_schedule_fit(plan(remedied, 200)).empty());
+  CHECK(check_schedule_fit(plan(remedied, 400)).empty());
+  const auto few = check_schedule_fit(plan(remedied, 200));
+  REQUIRE(few.size() == 1);
+  CHECK(few[0].text() ==
+        "stages 0, 4: 6 iterations an epoch, under 8 for 200 training clips; "
+        "lower TRAIN.BATCH_SIZE (and SOLVER.BASE_LR with it), or train without "
+        "the long cycle");
   // PySlowFast's Kinetics schedule is far from every limit.
   CHECK(check_schedule_fit(plan(testing::kinetics_slowfast_multigrid(), 234619)).empty());
 }

@@ -1,10 +1,10 @@
 #include <doctest/doctest.h>
-#include <multigrid/batch_norm_mode.hpp>
-#include <multigrid/epoch_schedule.hpp>
-#include <multigrid/stage_settings.hpp>
 
 #include <array>
+#include <multigrid/batch_norm_mode.hpp>
+#include <multigrid/epoch_schedule.hpp>
 #include <multigrid/plan.hpp>
+#include <multigrid/stage_settings.hpp>
 #include <sstream>
 #include <string>
 
@@ -138,13 +138,15 @@ void check_batch_norm_by_epoch(const config& cfg, const std::string& runs) {
     const int last = std::stoi(run.substr(dash + 1, colon - dash - 1));
     const auto kind = run.substr(colon + 1);
     batch_norm_mode expected;
-    if (kind.rfind("sub", 0) == 0) expected = {batch_norm_type::sub_batch, std::stoi(kind.substr(3)), 1};
+    if (kind.rfind("sub", 0) == 0)
+      expected = {batch_norm_type::sub_batch, std::stoi(kind.substr(3)), 1};
     if (kind.rfind("sync", 0) == 0) {
       expected = {batch_norm_type::synchronized, 1, std::stoi(kind.substr(4))};
     }
     for (int epoch = first; epoch <= last; ++epoch) {
       CAPTURE(epoch);
-      const auto& stage = schedule.stages()[static_cast<std::size_t>(schedule.stage_of_epoch(epoch))];
+      const auto& stage =
+          schedule.stages()[static_cast<std::size_t>(schedule.stage_of_epoch(epoch))];
       CHECK(stage.settings.batch_norm == expected);
       ++checked;
     }

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
-#include <multigrid/validation.hpp>
 
 #include <cmath>
 #include <limits>
+#include <multigrid/validation.hpp>
 #include <string>
 
 #include "kinetics_config.hpp"

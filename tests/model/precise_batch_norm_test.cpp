@@ -74,7 +74,8 @@ TEST_CASE("precise BN with sub-batch BN estimates each split, then pools with th
   for (int j = 0; j < 2; ++j) {
     std::vector<torch::Tensor> rows;
     for (const auto& clips : data) {
-      rows.push_back(fast_stem_features(model, clips).index_select(0, torch::tensor({2 * j, 2 * j + 1})));
+      rows.push_back(
+          fast_stem_features(model, clips).index_select(0, torch::tensor({2 * j, 2 * j + 1})));
     }
     const auto all = torch::cat(rows);
     split_mean[j] = all.mean().item<float>();

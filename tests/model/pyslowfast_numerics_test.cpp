@@ -79,7 +79,8 @@ SubBatchNorm3d layer_with_splits(std::int64_t channels, int splits) {
 struct SmallNetImpl : torch::nn::Module {
   explicit SmallNetImpl(int splits)
       : conv(register_module(
-            "conv", torch::nn::Conv3d(torch::nn::Conv3dOptions(3, 4, {1, 3, 3}).padding({0, 1, 1}).bias(false)))),
+            "conv", torch::nn::Conv3d(
+                        torch::nn::Conv3dOptions(3, 4, {1, 3, 3}).padding({0, 1, 1}).bias(false)))),
         norm(register_module("norm", layer_with_splits(4, splits))),
         head(register_module("head", torch::nn::Linear(4, 5))) {}
   torch::Tensor forward(const torch::Tensor& x) {

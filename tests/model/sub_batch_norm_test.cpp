@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "compat/torch_compat.hpp"
+#include "model/split_batch_norm.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;
@@ -167,6 +168,45 @@ TEST_CASE("sub-batch BN gives the same values in both memory formats, at every s
   }
 }
 
+TEST_CASE("the regrouped computation CUDA uses equals the in-place one, in both memory formats") {
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
+    for (int splits : {1, 2, 4, 8}) {
+      CAPTURE(splits);
+      CAPTURE(format == torch::MemoryFormat::Contiguous);
+      torch::manual_seed(16);
+      const auto input = (torch::randn({8, channels, 2, 3, 3}) * 2 + 0.5).contiguous(format);
+      const auto projection = torch::randn({8, channels, 2, 3, 3});
+      const auto weight = torch::tensor({0.5f, 2.0f, -1.0f}).requires_grad_();
+      const auto bias = torch::tensor({0.1f, -0.3f, 0.7f}).requires_grad_();
+      struct outcome {
+        torch::Tensor output, input_grad, weight_grad, bias_grad, mean, var;
+      };
+      auto run = [&](auto function) {
+        const auto x = input.detach().clone(format).requires_grad_();
+        auto mean = torch::zeros({splits * channels});
+        auto var = torch::ones({splits * channels});
+        const auto output = function(x, weight, bias, mean, var, splits, 0.1, 1e-5);
+        (output * projection).sum().backward();
+        outcome result{output.detach(),     x.grad(), weight.grad().clone(),
+                       bias.grad().clone(), mean,     var};
+        weight.mutable_grad().zero_();
+        bias.mutable_grad().zero_();
+        return result;
+      };
+      const auto in_place = run(split_batch_norm);
+      const auto regrouped = run(split_batch_norm_regrouped);
+      CHECK(regrouped.output.is_contiguous(format));
+      CHECK(regrouped.input_grad.is_contiguous(format));
+      CHECK(same_values(regrouped.output, in_place.output));
+      CHECK(same_values(regrouped.input_grad, in_place.input_grad, 1e-4));
+      CHECK(same_values(regrouped.weight_grad, in_place.weight_grad, 1e-4));
+      CHECK(same_values(regrouped.bias_grad, in_place.bias_grad, 1e-4));
+      CHECK(same_values(regrouped.mean, in_place.mean));
+      CHECK(same_values(regrouped.var, in_place.var));
+    }
+  }
+}
+
 TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") {
   auto model = narrow_model();
   std::vector<torch::Tensor> before = model->parameters();
@@ -228,7 +268,7 @@ TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain B
   };
   for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
     const auto plain = large_allocations(1, format);
-    CHECK(plain.first == 1);  // the output
+    CHECK(plain.first == 1);   // the output
     CHECK(plain.second >= 1);  // the input's gradient
     for (int splits : {2, 4, 8}) {
       CAPTURE(splits);
@@ -242,7 +282,8 @@ TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain B
 
 // Runs where CUDA is (bench/gpu/gpu_check.sh runs it on the GPU machine); skipped elsewhere.
 TEST_CASE("on CUDA, sub-batch BN in channels-last-3d and bf16 equals the CPU computation" *
-          doctest::skip(!torch::cuda::is_available())) {  for (int splits : {2, 4, 8}) {
+          doctest::skip(!torch::cuda::is_available())) {
+  for (int splits : {2, 4, 8}) {
     CAPTURE(splits);
     torch::manual_seed(17);
     const auto input = torch::randn({16, channels, 4, 6, 6}) * 2 + 0.5;

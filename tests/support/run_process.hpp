@@ -107,7 +107,8 @@ class background_process {
 };
 
 /// Runs `program` with `arguments` (no shell), waits, and returns its status and output.
-inline process_result run_process(const std::string& program, const std::vector<std::string>& arguments) {
+inline process_result run_process(const std::string& program,
+                                  const std::vector<std::string>& arguments) {
   char out_template[] = "/tmp/multigrid-test-out-XXXXXX";
   char err_template[] = "/tmp/multigrid-test-err-XXXXXX";
   const int out_fd = ::mkstemp(out_template);
@@ -149,7 +150,8 @@ class temporary_directory {
   }
   ~temporary_directory() {
     const std::string command = "rm -rf '" + path_ + "'";
-    if (std::system(command.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+    if (std::system(command.c_str()) != 0)
+      std::fprintf(stderr, "could not remove %s\n", path_.c_str());
   }
   temporary_directory(const temporary_directory&) = delete;
   temporary_directory& operator=(const temporary_directory&) = delete;

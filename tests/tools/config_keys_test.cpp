@@ -1,6 +1,8 @@
 // The one declaration of keys (reference/config/keys.def): strict reading as yacs does it, no
 // silent substitutions, PySlowFast's defaults, and the key table of docs/training.md.
 
+#include "config/config_keys.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <sstream>
 #include <string>
 
-#include "config/config_keys.hpp"
 #include "config/config_tree.hpp"
 #include "config/schedule_config.hpp"
 
@@ -79,13 +80,16 @@ TEST_CASE("PySlowFast's keys are accepted even where this trainer does not use t
 TEST_CASE("No silent substitutions: nulls, a scalar for a section, a section for a value") {
   // A null written in the file or on the command line is an error, not the default; text that
   // YAML reads as nothing is the text.
-  CHECK(checked("", {"DATA.PATH_LABEL_SEPARATOR", ","}).get(keys::data_path_label_separator) == ",");
-  const auto null_override =
-      error_of([] { checked("", {"DATA.PATH_LABEL_SEPARATOR", "null"}).get(keys::data_path_label_separator); });
+  CHECK(checked("", {"DATA.PATH_LABEL_SEPARATOR", ","}).get(keys::data_path_label_separator) ==
+        ",");
+  const auto null_override = error_of([] {
+    checked("", {"DATA.PATH_LABEL_SEPARATOR", "null"}).get(keys::data_path_label_separator);
+  });
   CHECK(contains(null_override, "DATA.PATH_LABEL_SEPARATOR"));
   CHECK(contains(null_override, "has no value"));
   const auto empty_output = checked("", {"OUTPUT_DIR", "''"});
-  CHECK(empty_output.get(keys::output_dir).empty());  // written as an empty string: the reader says no
+  CHECK(empty_output.get(keys::output_dir)
+            .empty());  // written as an empty string: the reader says no
   const auto null_in_file = error_of([] { checked("OUTPUT_DIR:\n").get(keys::output_dir); });
   CHECK(contains(null_in_file, "run.yaml:1"));
   CHECK(contains(null_in_file, "has no value"));

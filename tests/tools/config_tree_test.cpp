@@ -1,8 +1,9 @@
+#include "config/config_tree.hpp"
+
 #include <doctest/doctest.h>
 
 #include <string>
 
-#include "config/config_tree.hpp"
 #include "support/run_process.hpp"
 
 using multigrid::reference::config_error;
@@ -30,7 +31,8 @@ bool contains(const std::string& text, const std::string& part) {
 
 TEST_CASE("Dotted keys read nested sections, with defaults for missing keys") {
   const auto tree = config_tree::load_string(
-      "SOLVER:\n  BASE_LR: 0.1\n  STEPS: [0, 94, 154]\nMULTIGRID:\n  LONG_CYCLE: True\n", "test.yaml");
+      "SOLVER:\n  BASE_LR: 0.1\n  STEPS: [0, 94, 154]\nMULTIGRID:\n  LONG_CYCLE: True\n",
+      "test.yaml");
   CHECK(tree.get_double("SOLVER.BASE_LR", 1) == 0.1);
   CHECK(tree.get_int_list("SOLVER.STEPS", {}) == std::vector<int>{0, 94, 154});
   CHECK(tree.get_bool("MULTIGRID.LONG_CYCLE", false));
@@ -60,7 +62,8 @@ TEST_CASE("Unread overrides are reported, so that a misspelt key is noticed") {
 }
 
 TEST_CASE("A value of the wrong kind names the key, the value and the file's line") {
-  const auto tree = config_tree::load_string("SOLVER:\n  BASE_LR: 0.1\n  MAX_EPOCH: lots\n", "run.yaml");
+  const auto tree =
+      config_tree::load_string("SOLVER:\n  BASE_LR: 0.1\n  MAX_EPOCH: lots\n", "run.yaml");
   const auto message = error_of([&] { tree.get_int("SOLVER.MAX_EPOCH", 0); });
   CHECK(contains(message, "run.yaml:3"));
   CHECK(contains(message, "SOLVER.MAX_EPOCH = lots"));
@@ -90,9 +93,13 @@ TEST_CASE("Bad overrides: odd count, bad key, unparsable value, value used as a 
   auto tree = config_tree::load_string("SOLVER:\n  BASE_LR: 0.1\n", "run.yaml");
   CHECK(contains(error_of([&] { tree.apply_overrides({"SOLVER.BASE_LR"}); }), "KEY VALUE pairs"));
   CHECK(contains(error_of([&] { tree.apply_overrides({"SOLVER..X", "1"}); }), "is not a KEY"));
-  CHECK(contains(error_of([&] { tree.apply_overrides({"SOLVER.STEPS", "[0, 1"}); }),
+  CHECK(contains(error_of([&] {
+                   tree.apply_overrides({"SOLVER.STEPS", "[0, 1"});
+                 }),
                  "cannot parse the value"));
-  CHECK(contains(error_of([&] { tree.apply_overrides({"SOLVER.BASE_LR.X", "1"}); }),
+  CHECK(contains(error_of([&] {
+                   tree.apply_overrides({"SOLVER.BASE_LR.X", "1"});
+                 }),
                  "BASE_LR is a value, not a section"));
 }
 

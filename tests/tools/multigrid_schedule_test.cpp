@@ -1,9 +1,13 @@
 #include <doctest/doctest.h>
+#include <yaml-cpp/yaml.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "config/config_keys.hpp"
+#include "config/config_tree.hpp"
 #include "support/run_process.hpp"
 
 using namespace multigrid::testing;
@@ -11,10 +15,12 @@ using namespace multigrid::testing;
 namespace {
 
 const std::string tool = MULTIGRID_SCHEDULE_TOOL;
-const std::string kinetics =
-    std::string(MULTIGRID_SOURCE_DIR) + "/reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml";
+const std::string kinetics = std::string(MULTIGRID_SOURCE_DIR) +
+                             "/reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml";
 
-process_result schedule(const std::vector<std::string>& arguments) { return run_process(tool, arguments); }
+process_result schedule(const std::vector<std::string>& arguments) {
+  return run_process(tool, arguments);
+}
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -25,7 +31,8 @@ bool contains(const std::string& text, const std::string& part) {
 TEST_CASE("The table shows the Kinetics stages, STEPS and MAX_EPOCH") {
   const auto result = schedule({kinetics});
   CHECK(result.exit_code == 0);
-  CHECK(contains(result.out, "[0, 73, 110, 142, 158, 205, 228, 248, 259, 291, 308, 322, 329, 343]"));
+  CHECK(
+      contains(result.out, "[0, 73, 110, 142, 158, 205, 228, 248, 259, 291, 308, 322, 329, 343]"));
   CHECK(contains(result.out, "MAX_EPOCH  358"));
   CHECK(contains(result.out, "128@112 64@158 64@158"));
   CHECK(contains(result.out, "sub-BN x8"));
@@ -68,12 +75,14 @@ TEST_CASE("--json prints the documented structure") {
   const auto ordered = nlohmann::ordered_json::parse(result.out);
   std::vector<std::string> keys;
   for (const auto& item : ordered.items()) keys.push_back(item.key());
-  CHECK(keys == std::vector<std::string>{"max_epoch", "steps", "relative_lrs", "stages", "epochs", "lr_at"});
+  CHECK(keys == std::vector<std::string>{"max_epoch", "steps", "relative_lrs", "stages", "epochs",
+                                         "lr_at"});
 }
 
-TEST_CASE("Without the short cycle the JSON's short_cycle is null; without the long cycle one stage") {
-  const auto result = schedule({kinetics, "--json", "MULTIGRID.SHORT_CYCLE", "False",
-                                "MULTIGRID.LONG_CYCLE", "False"});
+TEST_CASE(
+    "Without the short cycle the JSON's short_cycle is null; without the long cycle one stage") {
+  const auto result = schedule(
+      {kinetics, "--json", "MULTIGRID.SHORT_CYCLE", "False", "MULTIGRID.LONG_CYCLE", "False"});
   REQUIRE(result.exit_code == 0);
   const auto json = nlohmann::json::parse(result.out);
   CHECK(json["max_epoch"] == 239);
@@ -84,7 +93,8 @@ TEST_CASE("Without the short cycle the JSON's short_cycle is null; without the l
 }
 
 TEST_CASE("Overrides apply as PySlowFast's opts do") {
-  const auto result = schedule({kinetics, "--json", "SOLVER.MAX_EPOCH", "100", "SOLVER.STEPS", "[0, 40, 70]"});
+  const auto result =
+      schedule({kinetics, "--json", "SOLVER.MAX_EPOCH", "100", "SOLVER.STEPS", "[0, 40, 70]"});
   REQUIRE(result.exit_code == 0);
   const auto json = nlohmann::json::parse(result.out);
   CHECK(json["max_epoch"] == 150);
@@ -137,5 +147,66 @@ TEST_CASE("A known key the tool does not read is warned about; a misspelt one st
   CHECK(contains(result.err, "TRAIN.EVAL_PERIOD was overridden but is not used"));
   const auto typo = schedule({kinetics, "SOLVER.MAX_EPOCHS", "100"});
   CHECK(typo.exit_code == 2);
-  CHECK(contains(typo.err, "command line: SOLVER.MAX_EPOCHS: unknown key; did you mean SOLVER.MAX_EPOCH?"));
+  CHECK(contains(typo.err,
+                 "command line: SOLVER.MAX_EPOCHS: unknown key; did you mean SOLVER.MAX_EPOCH?"));
+}
+
+namespace {
+
+// Writes `text` to a file of its own in the build tree and returns its path.
+std::string config_file(const std::string& name, const std::string& text) {
+  const auto path = std::string(MULTIGRID_BINARY_DIR) + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("A config that sets every key PySlowFast declares, at its default, loads") {
+  // PySlowFast's configs set keys from every section (MVIT, AVA, CONTRASTIVE, TENSORBOARD...);
+  // all of them must load. Each key as PySlowFast's defaults.py has it, written in nested sections.
+  YAML::Node root(YAML::NodeType::Map);
+  for (const auto& key : multigrid::reference::pyslowfast_keys()) {
+    const auto parts = multigrid::reference::split_config_key(std::string(key.name));
+    YAML::Node section;
+    section.reset(root);
+    for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+      if (!section[parts[i]]) section[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node next;
+      next.reset(section[parts[i]]);
+      section.reset(next);
+    }
+    section[parts.back()] = YAML::Load(std::string(key.default_yaml));
+  }
+  // A schedule PySlowFast's own defaults do not make (its STEPS default is empty).
+  root["SOLVER"]["LR_POLICY"] = "cosine";
+  YAML::Emitter text;
+  text << root;
+  const auto path = config_file("every_pyslowfast_key.yaml", text.c_str());
+  const auto result = schedule({path});
+  INFO(result.err);
+  CHECK(result.exit_code == 0);
+  CHECK(contains(result.out, "MAX_EPOCH  300"));
+}
+
+TEST_CASE("Genuine problems of a config stop the tool with status 2, naming the place") {
+  // What 7 of PySlowFast's 109 bundled configs have: a YAML syntax error, a key PySlowFast does
+  // not declare, LRS and STEPS of different lengths, a batch the GPUs cannot share.
+  const auto syntax =
+      schedule({config_file("syntax.yaml", "MVIT:\n  DEPTH: 16\n DROPPATH_RATE: 0.3\n")});
+  CHECK(syntax.exit_code == 2);
+  CHECK(contains(syntax.err, "syntax.yaml:3"));
+  const auto unknown = schedule({config_file("unknown.yaml", "PREFETCH:\n  NUM_LOADERS: 3\n")});
+  CHECK(unknown.exit_code == 2);
+  CHECK(contains(unknown.err, "unknown.yaml:1: PREFETCH: unknown key"));
+  const auto lrs = schedule(
+      {config_file("lrs.yaml",
+                   "SOLVER:\n  LR_POLICY: steps_with_relative_lrs\n  STEPS: [0, 2, 4, 6, 8]\n"
+                   "  LRS: [1, 0.1, 0.01, 0.001]\n  MAX_EPOCH: 10\n")});
+  CHECK(lrs.exit_code == 2);
+  CHECK(contains(lrs.err, "lrs.yaml:4: SOLVER.LRS"));
+  const auto batch =
+      schedule({config_file("batch.yaml", "NUM_GPUS: 8\nTRAIN:\n  BATCH_SIZE: 1\n")});
+  CHECK(batch.exit_code == 2);
+  CHECK(contains(batch.err, "TRAIN.BATCH_SIZE = 1: must be divisible by NUM_GPUS (8)"));
 }

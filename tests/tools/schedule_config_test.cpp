@@ -1,15 +1,16 @@
-#include <doctest/doctest.h>
-#include <multigrid/epoch_schedule.hpp>
-
-#include <string>
-
 #include "config/schedule_config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <multigrid/epoch_schedule.hpp>
+#include <string>
 
 using namespace multigrid::reference;
 
 namespace {
 const std::string kinetics_path =
-    std::string(MULTIGRID_SOURCE_DIR) + "/reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml";
+    std::string(MULTIGRID_SOURCE_DIR) +
+    "/reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml";
 }
 
 TEST_CASE("The bundled Kinetics config reads into the published schedule") {
@@ -41,18 +42,21 @@ TEST_CASE("Missing keys keep PySlowFast's defaults") {
 
 TEST_CASE("Long-cycle factors, short-cycle factors and the policy are read and checked") {
   auto tree = config_tree::load_string(
-      "MULTIGRID:\n  LONG_CYCLE_FACTORS: [[0.5, 0.5], [1, 1]]\n  SHORT_CYCLE_FACTORS: [0.25, 0.5]\n",
+      "MULTIGRID:\n  LONG_CYCLE_FACTORS: [[0.5, 0.5], [1, 1]]\n  SHORT_CYCLE_FACTORS: [0.25, "
+      "0.5]\n",
       "run.yaml");
   const auto cfg = read_schedule_config(tree);
   REQUIRE(cfg.multigrid.long_cycle_factors.size() == 2);
   CHECK(cfg.multigrid.long_cycle_factors[0].spatial == 0.5);
   CHECK(cfg.multigrid.short_cycle_factors[0] == 0.25);
 
-  auto bad_pair = config_tree::load_string("MULTIGRID:\n  LONG_CYCLE_FACTORS: [[0.5], [1, 1]]\n", "run.yaml");
+  auto bad_pair =
+      config_tree::load_string("MULTIGRID:\n  LONG_CYCLE_FACTORS: [[0.5], [1, 1]]\n", "run.yaml");
   CHECK_THROWS_WITH_AS(read_schedule_config(bad_pair), doctest::Contains("pair"), config_error);
   auto bad_policy = config_tree::load_string("SOLVER:\n  LR_POLICY: exponential\n", "run.yaml");
   CHECK_THROWS_WITH_AS(read_schedule_config(bad_policy),
-                       doctest::Contains("run.yaml:2: SOLVER.LR_POLICY = exponential"), config_error);
+                       doctest::Contains("run.yaml:2: SOLVER.LR_POLICY = exponential"),
+                       config_error);
 }
 
 TEST_CASE("Validation errors are reported with where each key was written") {
@@ -62,8 +66,8 @@ TEST_CASE("Validation errors are reported with where each key was written") {
   CHECK_THROWS_WITH_AS(check_schedule_config(tree, cfg),
                        doctest::Contains("command line: TRAIN.BATCH_SIZE = 60: must be divisible"),
                        config_error);
-  auto from_file = config_tree::load_string("SOLVER:\n  STEPS: [3, 10]\n  MAX_EPOCH: 20\n  LR_POLICY: steps\n",
-                                            "run.yaml");
+  auto from_file = config_tree::load_string(
+      "SOLVER:\n  STEPS: [3, 10]\n  MAX_EPOCH: 20\n  LR_POLICY: steps\n", "run.yaml");
   CHECK_THROWS_WITH_AS(check_schedule_config(from_file, read_schedule_config(from_file)),
                        doctest::Contains("run.yaml:2: SOLVER.STEPS = [3, 10]: must start at 0"),
                        config_error);

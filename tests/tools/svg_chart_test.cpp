@@ -1,9 +1,9 @@
+#include "report/svg_chart.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <string>
-
-#include "report/svg_chart.hpp"
 
 using namespace multigrid::reference;
 
@@ -19,8 +19,11 @@ TEST_CASE("A chart renders one polyline per series and escapes its text") {
   chart figure;
   figure.title = "loss & <accuracy>";
   figure.x_label = "epoch";
-  figure.panels.push_back({"loss", {{"train", {0, 1, 2}, {3, 2, 1}, false, ""},
-                                    {"val", {0, 2}, {3.5, 1.5}, false, ""}}, false, 100});
+  figure.panels.push_back(
+      {"loss",
+       {{"train", {0, 1, 2}, {3, 2, 1}, false, ""}, {"val", {0, 2}, {3.5, 1.5}, false, ""}},
+       false,
+       100});
   figure.panels.push_back({"lr", {{"lr", {0, 1, 2}, {0.1, 0.01, 0.001}, true, ""}}, true, 100});
   figure.x_marks = {1};
   const auto svg = render_svg(figure);

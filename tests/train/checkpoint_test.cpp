@@ -277,9 +277,10 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   state.position = {1, 0, 4, 32, 0};
   const auto previous = directory.save(state, module_checkpoint_parts(*model, optimizer), 2, 10);
 
-  // The helper writes a 256 MB checkpoint at epoch 2 into the same folder; kill it once its
-  // temporary file is growing.
-  child_process writer({TRAIN_TEST_HELPER, "checkpoint_writer", directory.folder(), "256"}, {},
+  // The helper writes a 64 MB checkpoint at epoch 2 into the same folder. Once its temporary file
+  // is growing the writer is stopped, so that it cannot finish (or fail on its own) between the
+  // look and the kill; the kill then lands mid-write.
+  child_process writer({TRAIN_TEST_HELPER, "checkpoint_writer", directory.folder(), "64"}, {},
                        folder.file("writer.log"));
   REQUIRE(writer.wait_for_output("writing", std::chrono::seconds(60)));
   const auto temporary =
@@ -288,18 +289,20 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!growing && std::chrono::steady_clock::now() < deadline) {
     std::error_code error;
-    growing = fs::file_size(temporary, error) > (std::uintmax_t{1} << 20);
-    if (!growing) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const auto size = fs::file_size(temporary, error);
+    growing = !error && size > (std::uintmax_t{1} << 18);
+    if (!growing) std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
+  writer.kill(SIGSTOP);
+  INFO(writer.output());
   REQUIRE(growing);
+  REQUIRE(fs::exists(temporary));
   writer.kill(SIGKILL);
   CHECK(writer.wait_for(std::chrono::seconds(10)) == 128 + SIGKILL);
-  INFO(writer.output());
   CHECK(writer.output().find("written") == std::string::npos);
 
   // The torn temporary is no checkpoint; the previous one is still the latest and loads.
   CHECK(fs::exists(temporary));
-  CHECK(fs::file_size(temporary) < (std::uintmax_t{256} << 20));
   CHECK(directory.list().size() == 1);
   CHECK(directory.latest() == previous);
   opened_checkpoint checkpoint(previous);

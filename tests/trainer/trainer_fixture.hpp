@@ -36,7 +36,8 @@ inline const std::string& small_motion_dataset() {
 /// The base config of the tests; `output_dir` is the run's OUTPUT_DIR.
 inline std::string small_run_config(const std::string& output_dir) {
   return "TRAIN:\n  BATCH_SIZE: 4\n  EVAL_PERIOD: 1\n  CHECKPOINT_PERIOD: 1\n"
-         "DATA:\n  PATH_TO_DATA_DIR: " + small_motion_dataset() +
+         "DATA:\n  PATH_TO_DATA_DIR: " +
+         small_motion_dataset() +
          "\n  NUM_FRAMES: 8\n  SAMPLING_RATE: 2\n  TRAIN_JITTER_SCALES: [32, 40]\n"
          "  TRAIN_CROP_SIZE: 32\n  TEST_CROP_SIZE: 32\n  RANDOM_FLIP: False\n"
          "SLOWFAST:\n  ALPHA: 2\n  BETA_INV: 4\n  FUSION_KERNEL_SZ: 3\n"
@@ -44,12 +45,14 @@ inline std::string small_run_config(const std::string& output_dir) {
          "MODEL:\n  NUM_CLASSES: 4\n  DROPOUT_RATE: 0.0\n"
          "BN:\n  USE_PRECISE_STATS: False\n"
          "MULTIGRID:\n  BN_BASE_SIZE: 4\n"
-         "SOLVER:\n  BASE_LR: 0.05\n  LR_POLICY: steps_with_relative_lrs\n  STEPS: [0]\n  LRS: [1]\n"
+         "SOLVER:\n  BASE_LR: 0.05\n  LR_POLICY: steps_with_relative_lrs\n  STEPS: [0]\n  LRS: "
+         "[1]\n"
          "  MAX_EPOCH: 2\n  WARMUP_EPOCHS: 0.0\n"
          "TEST:\n  BATCH_SIZE: 8\n  NUM_ENSEMBLE_VIEWS: 2\n  NUM_SPATIAL_CROPS: 1\n"
          "DATA_LOADER:\n  NUM_WORKERS: 2\n"
          "NUM_GPUS: 1\nRNG_SEED: 3\nLOG_PERIOD: 1000\nLOG_MODEL_INFO: False\n"
-         "OUTPUT_DIR: " + output_dir + "\n";
+         "OUTPUT_DIR: " +
+         output_dir + "\n";
 }
 
 inline reference::config_tree small_run_tree(const std::string& output_dir,

@@ -1,23 +1,24 @@
+#include "train/trainer.hpp"
+
 #include <doctest/doctest.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <multigrid/plan.hpp>
+#include <multigrid/schedule_warnings.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <multigrid/plan.hpp>
 
 #include "config/schedule_config.hpp"
 #include "model/model_state.hpp"
 #include "model/slowfast.hpp"
 #include "train/checkpoint.hpp"
 #include "train/checkpoint_directory.hpp"
-#include "train/metrics.hpp"
 #include "train/demo.hpp"
-#include "train/trainer.hpp"
+#include "train/metrics.hpp"
 #include "trainer_fixture.hpp"
 
 using namespace multigrid::reference;
@@ -39,7 +40,8 @@ SlowFast model_of_newest_checkpoint(const std::string& output_dir, const config_
   REQUIRE(path.has_value());
   SlowFast model(read_slowfast_options(tree));
   opened_checkpoint checkpoint(*path);
-  checkpoint.load_model([&](torch::serialize::InputArchive& archive) { load_model_state(model, archive); });
+  checkpoint.load_model(
+      [&](torch::serialize::InputArchive& archive) { load_model_state(model, archive); });
   return model;
 }
 
@@ -96,13 +98,15 @@ bool contains(const std::string& text, const std::string& part) {
 }  // namespace
 
 TEST_CASE("The demo's multigrid shapes stay informative at its scale") {
-  // What made multigrid work at 64 pixels (docs/training.md): at least 4 frames at the coarsest
-  // stage, several steps an epoch at every stage, and sub-batch BN splits of 16 clips or more.
+  // What made multigrid work at 64 pixels (docs/training.md): no warning of the schedule's fit
+  // (crops of 45 pixels and more, at least 4 frames, several steps an epoch at every stage), and
+  // sub-batch BN splits of 16 clips or more.
   auto tree = multigrid::reference::config_tree::load_string(
       multigrid::reference::demo_config_text(), "demo config");
   tree.apply_overrides({"MULTIGRID.LONG_CYCLE", "True", "MULTIGRID.SHORT_CYCLE", "True"});
   const multigrid::plan plan(multigrid::reference::read_schedule_config(tree), 8 * 48);
   CHECK(plan.stages().size() > 4);
+  CHECK(multigrid::check_schedule_fit(plan).empty());
   for (const auto& stage : plan.stages()) CHECK(stage.iterations_per_epoch >= 8);
   for (std::int64_t i = 0; i < plan.total_iterations(); ++i) {
     const auto step = plan.at(i);
@@ -116,12 +120,26 @@ TEST_CASE("The demo's multigrid shapes stay informative at its scale") {
 
 TEST_CASE("A short run on generated videos learns the motion classes") {
   temporary_directory directory;
-  const auto tree = small_run_tree(
-      directory.path(),
-      {"SOLVER.STEPS", "[0, 16]", "SOLVER.LRS", "[1, 0.1]", "SOLVER.MAX_EPOCH", "20",
-       "SOLVER.BASE_LR", "0.03", "SOLVER.WARMUP_EPOCHS", "2.0", "TRAIN.BATCH_SIZE", "8",
-       "RESNET.ZERO_INIT_FINAL_BN", "True", "TRAIN.EVAL_PERIOD", "100",
-       "BN.USE_PRECISE_STATS", "True", "BN.NUM_BATCHES_PRECISE", "2"});
+  const auto tree = small_run_tree(directory.path(), {"SOLVER.STEPS",
+                                                      "[0, 16]",
+                                                      "SOLVER.LRS",
+                                                      "[1, 0.1]",
+                                                      "SOLVER.MAX_EPOCH",
+                                                      "20",
+                                                      "SOLVER.BASE_LR",
+                                                      "0.03",
+                                                      "SOLVER.WARMUP_EPOCHS",
+                                                      "2.0",
+                                                      "TRAIN.BATCH_SIZE",
+                                                      "8",
+                                                      "RESNET.ZERO_INIT_FINAL_BN",
+                                                      "True",
+                                                      "TRAIN.EVAL_PERIOD",
+                                                      "100",
+                                                      "BN.USE_PRECISE_STATS",
+                                                      "True",
+                                                      "BN.NUM_BATCHES_PRECISE",
+                                                      "2"});
   const auto outcome = train_quietly(tree);
   REQUIRE(outcome.completed);
   CHECK(outcome.epochs == 20);
@@ -142,8 +160,8 @@ TEST_CASE("Two epochs straight equal one epoch, a resume, and one more") {
   temporary_directory resumed;
   // Multigrid, so that the resumed run crosses a stage change (MAX_EPOCH 2 becomes 3 epochs).
   const std::vector<std::string> deterministic{
-      "TRAIN.DETERMINISTIC", "True", "MULTIGRID.SHORT_CYCLE", "True", "MULTIGRID.LONG_CYCLE",
-      "True", "SOLVER.MAX_EPOCH", "2"};
+      "TRAIN.DETERMINISTIC",  "True", "MULTIGRID.SHORT_CYCLE", "True",
+      "MULTIGRID.LONG_CYCLE", "True", "SOLVER.MAX_EPOCH",      "2"};
   const auto straight_tree = small_run_tree(straight.path(), deterministic);
   REQUIRE(train_quietly(straight_tree).completed);
 
@@ -156,21 +174,24 @@ TEST_CASE("Two epochs straight equal one epoch, a resume, and one more") {
   CHECK(finished.completed);
   CHECK(finished.epochs == 3);
 
-  const auto difference = largest_difference(model_of_newest_checkpoint(straight.path(), straight_tree),
-                                             model_of_newest_checkpoint(resumed.path(), resumed_tree));
+  const auto difference =
+      largest_difference(model_of_newest_checkpoint(straight.path(), straight_tree),
+                         model_of_newest_checkpoint(resumed.path(), resumed_tree));
   INFO("largest difference at " << difference.where);
   CHECK(difference.largest == 0.0);
 }
 
-TEST_CASE("Killed with SIGKILL mid-epoch, the run resumes from an intact checkpoint and completes") {
+TEST_CASE(
+    "Killed with SIGKILL mid-epoch, the run resumes from an intact checkpoint and completes") {
   temporary_directory directory;
   const auto output = directory.file("run");
   const auto config = write_config(directory, output);
   {
-    background_process training(train_tool, {config, "SOLVER.MAX_EPOCH", "3"}, {"OMP_NUM_THREADS=1"});
+    background_process training(train_tool, {config, "SOLVER.MAX_EPOCH", "3"},
+                                {"OMP_NUM_THREADS=1"});
     // Wait for the first checkpoint, then for an iteration of the second epoch.
-    REQUIRE(wait_for_line(output + "/metrics.jsonl", "\"type\":\"iteration\",\"epoch\":1,\"iteration\":2",
-                          300));
+    REQUIRE(wait_for_line(output + "/metrics.jsonl",
+                          "\"type\":\"iteration\",\"epoch\":1,\"iteration\":2", 300));
     training.signal(SIGKILL);
     REQUIRE(training.wait(30));
     CHECK(training.result().exit_code == 128 + SIGKILL);
@@ -187,12 +208,14 @@ TEST_CASE("Killed with SIGKILL mid-epoch, the run resumes from an intact checkpo
   CHECK(metrics.epochs.back().epoch == 2);
 }
 
-TEST_CASE("SIGTERM mid-epoch writes a checkpoint at that iteration, and the next run continues there") {
+TEST_CASE(
+    "SIGTERM mid-epoch writes a checkpoint at that iteration, and the next run continues there") {
   temporary_directory directory;
   const auto output = directory.file("run");
   const auto config = write_config(directory, output);
   background_process training(train_tool, {config, "SOLVER.MAX_EPOCH", "2"}, {"OMP_NUM_THREADS=1"});
-  REQUIRE(wait_for_line(output + "/metrics.jsonl", "\"type\":\"iteration\",\"epoch\":0,\"iteration\":3", 300));
+  REQUIRE(wait_for_line(output + "/metrics.jsonl",
+                        "\"type\":\"iteration\",\"epoch\":0,\"iteration\":3", 300));
   training.signal(SIGTERM);
   REQUIRE(training.wait(120));
   CHECK(training.result().exit_code == 128 + SIGTERM);
@@ -202,7 +225,8 @@ TEST_CASE("SIGTERM mid-epoch writes a checkpoint at that iteration, and the next
   CHECK(entries.back().iteration_in_epoch >= 4);
   const auto resumed = run_process(train_tool, {config, "SOLVER.MAX_EPOCH", "2"});
   CHECK(resumed.exit_code == 0);
-  CHECK(contains(resumed.out, "at epoch 0, iteration " + std::to_string(entries.back().iteration_in_epoch)));
+  CHECK(contains(resumed.out,
+                 "at epoch 0, iteration " + std::to_string(entries.back().iteration_in_epoch)));
 }
 
 TEST_CASE("Two Gloo processes on loopback equal one process on the combined batch") {
@@ -212,9 +236,9 @@ TEST_CASE("Two Gloo processes on loopback equal one process on the combined batc
   // clips are normalised together with the other's, as one process's BN does over 128 (one
   // process cannot synchronise: plain BN); the gradients are averaged over the processes. (Longer
   // runs amplify rounding differences: BN over so few, so small feature maps is ill-conditioned.)
-  const std::vector<std::string> common{"SOLVER.MAX_EPOCH", "1", "TRAIN.BATCH_SIZE", "128",
-                                        "BN.NORM_TYPE", "sync_batchnorm", "BN.NUM_SYNC_DEVICES",
-                                        "2", "TRAIN.DETERMINISTIC", "True", "TEST.ENABLE", "False"};
+  const std::vector<std::string> common{
+      "SOLVER.MAX_EPOCH",    "1", "TRAIN.BATCH_SIZE",    "128",  "BN.NORM_TYPE", "sync_batchnorm",
+      "BN.NUM_SYNC_DEVICES", "2", "TRAIN.DETERMINISTIC", "True", "TEST.ENABLE",  "False"};
   auto single_arguments = common;
   single_arguments.insert(single_arguments.end(), {"NUM_GPUS", "1"});
   const auto single_config = write_config(single, single.file("run"));
@@ -256,20 +280,21 @@ TEST_CASE("Two Gloo processes on loopback equal one process on the combined batc
 TEST_CASE("When a peer dies, the other process stops with an error within the timeout") {
   temporary_directory directory;
   const auto config = write_config(directory, directory.file("run"));
-  const std::vector<std::string> arguments{config, "NUM_GPUS", "2", "SOLVER.MAX_EPOCH", "5",
-                                           "DIST_TIMEOUT_SECONDS", "20"};
+  const std::vector<std::string> arguments{
+      config, "NUM_GPUS", "2", "SOLVER.MAX_EPOCH", "5", "DIST_TIMEOUT_SECONDS", "20"};
   const std::string port = std::to_string(30000 + ::getpid() % 1000);
   background_process rank0(train_tool, arguments,
-                           {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port,
-                            "OMP_NUM_THREADS=1"});
+                           {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
   background_process rank1(train_tool, arguments,
-                           {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=" + port,
-                            "OMP_NUM_THREADS=1"});
+                           {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
   REQUIRE(wait_for_line(directory.file("run/metrics.jsonl"), "\"iteration\":2", 300));
   rank1.signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
   REQUIRE(rank0.wait(60));
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   CHECK(rank0.result().exit_code == 1);
   CHECK(seconds < 40);
   CHECK(contains(rank0.result().err, "rank"));

@@ -18,7 +18,9 @@ inline std::string format_number(double value) {
   return std::string(buffer.data(), result.ptr);
 }
 
-inline std::string format_number(int value) { return std::to_string(value); }
+inline std::string format_number(int value) {
+  return std::to_string(value);
+}
 
 template <class Number>
 std::string format_list(const std::vector<Number>& values) {

@@ -1,7 +1,6 @@
 // A program that uses the installed or embedded library the way a training code base would.
-#include <multigrid/multigrid.hpp>
-
 #include <cstdio>
+#include <multigrid/multigrid.hpp>
 #include <string>
 
 int main() {
