@@ -9,7 +9,7 @@ RNG_SEED. Runs that finished before (their metrics file holds a test evaluation)
 repeated, so an interrupted sweep continues where it stopped.
 
   bench/training/compare_schedules.py --bin build/bin --work WORK [--sets a,b|all]
-      [--seeds 0,1] [--variants standard,multigrid] [--parallel 2] [--threads 1]
+      [--seeds 0,1] [--variants standard,multigrid-45] [--parallel 2] [--threads 1]
       [--set NAME 'DATASET OPTIONS' 'KEY VALUE ...'] [--variant NAME 'KEY VALUE ...']
       [--override 'KEY VALUE ...'] [--md table.md] [--json results.json]
 
@@ -191,7 +191,7 @@ def main():
     ap.add_argument("--work", required="--list" not in sys.argv)
     ap.add_argument("--config", default=DEMO_CONFIG)
     ap.add_argument("--sets", default="all")
-    ap.add_argument("--variants", default="standard,multigrid")
+    ap.add_argument("--variants", default="standard,multigrid-45")
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--set", nargs=3, action="append", default=[], metavar=("NAME", "DATASET", "OVERRIDES"))
     ap.add_argument("--variant", nargs=2, action="append", default=[], metavar=("NAME", "OVERRIDES"))

@@ -49,7 +49,8 @@ inline void add_warning(std::vector<schedule_warning>& warnings, int stage, std:
                         std::string key, std::string advice) {
   for (auto& warning : warnings) {
     if (warning.problem == problem && warning.key == key) {
-      warning.stages.push_back(stage);
+      // Two crops of one stage can share a problem; the stage is named once.
+      if (warning.stages.back() != stage) warning.stages.push_back(stage);
       return;
     }
   }
@@ -72,7 +73,9 @@ inline std::vector<schedule_warning> check_schedule_fit(const plan& schedule,
     for (int m = 0; m < settings.cycle_length; ++m) {
       const int crop = settings.cycle[static_cast<std::size_t>(m)].crop;
       if (crop >= min_crop) continue;
-      const bool base = crop >= cfg.data.train_crop_size;
+      // Where the base crop itself is under the limit, no MIN_CROP_SIZE can help (validation
+      // keeps it within DATA.TRAIN_CROP_SIZE).
+      const bool base = crop >= cfg.data.train_crop_size || cfg.data.train_crop_size < min_crop;
       detail::add_warning(warnings, index,
                           "crops of " + std::to_string(crop) + " px are under " +
                               std::to_string(min_crop) + " px (" +
@@ -85,14 +88,18 @@ inline std::vector<schedule_warning> check_schedule_fit(const plan& schedule,
                                      " or more (or a larger DATA.TRAIN_CROP_SIZE)");
     }
     if (settings.base.num_frames < limits.min_frames) {
-      detail::add_warning(
-          warnings, index,
-          std::to_string(settings.base.num_frames) + " frames a clip, under " +
-              std::to_string(limits.min_frames),
-          "MULTIGRID.LONG_CYCLE_FACTORS",
-          "use more DATA.NUM_FRAMES or larger temporal factors in MULTIGRID.LONG_CYCLE_FACTORS");
+      const bool base = settings.base.num_frames >= cfg.data.num_frames;
+      detail::add_warning(warnings, index,
+                          std::to_string(settings.base.num_frames) + " frames a clip, under " +
+                              std::to_string(limits.min_frames),
+                          base ? "DATA.NUM_FRAMES" : "MULTIGRID.LONG_CYCLE_FACTORS",
+                          base ? "use more DATA.NUM_FRAMES"
+                               : "use more DATA.NUM_FRAMES or larger temporal factors in "
+                                 "MULTIGRID.LONG_CYCLE_FACTORS");
     }
-    if (stage.iterations_per_epoch < limits.min_iterations_per_epoch) {
+    // Only the long cycle's coarse stages take fewer steps an epoch than the standard schedule;
+    // a short epoch without it is the user's recipe, not the schedule's doing.
+    if (cfg.multigrid.long_cycle && stage.iterations_per_epoch < limits.min_iterations_per_epoch) {
       detail::add_warning(
           warnings, index,
           std::to_string(stage.iterations_per_epoch) + " iterations an epoch, under " +

@@ -98,4 +98,25 @@ std::string nearest_known_key(std::string_view name) {
   return {};
 }
 
+std::string nearest_known_section(std::string_view name) {
+  std::string_view best;
+  std::size_t best_distance = std::string_view::npos;
+  const auto consider = [&](std::string_view key) {
+    // Every section that holds the key: "A.B" and "A" for "A.B.C".
+    for (auto dot = key.rfind('.'); dot != std::string_view::npos && dot > 0;
+         dot = key.rfind('.', dot - 1)) {
+      const auto section = key.substr(0, dot);
+      const auto distance = edit_distance(name, section);
+      if (distance < best_distance) {
+        best_distance = distance;
+        best = section;
+      }
+    }
+  };
+  for (const auto& key : declared_keys()) consider(key.name);
+  for (const auto& key : pyslowfast_keys()) consider(key.name);
+  if (best_distance <= std::max<std::size_t>(2, name.size() / 5)) return std::string(best);
+  return {};
+}
+
 }  // namespace multigrid::reference

@@ -117,4 +117,8 @@ bool is_known_section(std::string_view name);
 /// The known key nearest to a misspelt one, for "did you mean ...?"; empty when none is close.
 std::string nearest_known_key(std::string_view name);
 
+/// The known section nearest to `name` (a misspelt "SOLVR" gives "SOLVER"), or empty when none is
+/// close.
+std::string nearest_known_section(std::string_view name);
+
 }  // namespace multigrid::reference

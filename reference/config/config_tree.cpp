@@ -266,7 +266,7 @@ void config_tree::check_section(const YAML::Node& section, const std::string& pr
       check_section(value, name + ".");
       continue;
     }
-    const auto nearest = nearest_known_key(name);
+    const auto nearest = value.IsMap() ? nearest_known_section(name) : nearest_known_key(name);
     throw config_error(where() + ": " + name + ": unknown key" +
                        (nearest.empty()
                             ? std::string(" (neither PySlowFast nor this trainer has it)")

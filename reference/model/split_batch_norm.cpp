@@ -43,20 +43,14 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
       const auto in = block(x, j, rows);
       const auto split_running_mean = running_mean.narrow(0, j * channels, channels);
       const auto split_running_var = running_var.narrow(0, j * channels, channels);
-      if (x.is_cuda()) {
-        at::native_batch_norm_out(out, split_mean, split_inverse_std, in, weight, bias,
-                                  split_running_mean, split_running_var, /*training=*/true,
-                                  momentum, epsilon);
-      } else {
-        // LibTorch 1.13 has no CPU kernel that writes into a given output: the split's result is
-        // copied into place (a split's worth of memory, not the activation's).
-        const auto [result, result_mean, result_inverse_std] =
-            at::native_batch_norm(in, weight, bias, split_running_mean, split_running_var,
-                                  /*training=*/true, momentum, epsilon);
-        out.copy_(result);
-        split_mean.copy_(result_mean);
-        split_inverse_std.copy_(result_inverse_std);
-      }
+      // LibTorch 1.13 has no CPU kernel that writes into a given output: the split's result is
+      // copied into place (a split's worth of memory, not the activation's).
+      const auto [result, result_mean, result_inverse_std] =
+          at::native_batch_norm(in, weight, bias, split_running_mean, split_running_var,
+                                /*training=*/true, momentum, epsilon);
+      out.copy_(result);
+      split_mean.copy_(result_mean);
+      split_inverse_std.copy_(result_inverse_std);
     }
     ctx->save_for_backward({x, weight, mean, inverse_std});
     ctx->saved_data["epsilon"] = epsilon;
@@ -93,6 +87,21 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
     }
     return {grad_input,      grad_weight,     grad_bias,       torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// Identity whose backward hands the gradient on in `format`: the regrouping's views can give
+// the input's gradient other strides (one clip per split merges the batch with the splits).
+class KeepGradientFormat : public torch::autograd::Function<KeepGradientFormat> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input) {
+    ctx->saved_data["channels_last"] = format_of(input) == at::MemoryFormat::ChannelsLast3d;
+    return input.view_as(input);
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const bool channels_last = ctx->saved_data["channels_last"].toBool();
+    return {grad_outputs[0].contiguous(channels_last ? at::MemoryFormat::ChannelsLast3d
+                                                     : at::MemoryFormat::Contiguous)};
   }
 };
 
@@ -137,24 +146,38 @@ torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch
   const auto t = input.size(2);
   const auto h = input.size(3);
   const auto w = input.size(4);
-  // Block j's clip a is row j * (n / k) + a; in (n / k, k, C, ...) it is [a, j], so channel
-  // j * C + c of the regrouped batch is split j's channel c, the split running statistics'
-  // layout. One copy in (views until contiguous()).
-  const auto grouped =
-      input.view({k, n / k, c, t, h, w}).transpose(0, 1).contiguous().view({n / k, k * c, t, h, w});
-  const auto normalised =
-      torch::batch_norm(grouped, weight.repeat({k}), bias.repeat({k}), split_running_mean,
-                        split_running_var, /*training=*/true, momentum, epsilon,
-                        at::globalContext().userEnabledCuDNN())
-          .view({n / k, k, c, t, h, w});
-  // One copy out, into the input's memory format: channels-last-3d is (N, T, H, W, C) in memory.
+  // Block j's clip a is row j * (n / k) + a; regrouped it is clip a of a batch of n / k whose
+  // channel j * C + c is split j's channel c, the split running statistics' layout. Each way is
+  // views around one copy, made in the input's own memory order so that the output and, in
+  // backward, the input's gradient keep its format.
   if (format_of(input) == at::MemoryFormat::ChannelsLast3d) {
-    return normalised.permute({1, 0, 3, 4, 5, 2})
+    // In memory (N, T, H, W, C); regrouped (N / k, T, H, W, k * C).
+    const auto grouped = KeepGradientFormat::apply(input)
+                             .permute({0, 2, 3, 4, 1})
+                             .view({k, n / k, t, h, w, c})
+                             .permute({1, 2, 3, 4, 0, 5})
+                             .contiguous()
+                             .view({n / k, t, h, w, k * c})
+                             .permute({0, 4, 1, 2, 3});
+    return torch::batch_norm(grouped, weight.repeat({k}), bias.repeat({k}), split_running_mean,
+                             split_running_var, /*training=*/true, momentum, epsilon,
+                             at::globalContext().userEnabledCuDNN())
+        .permute({0, 2, 3, 4, 1})
+        .reshape({n / k, t, h, w, k, c})
+        .permute({4, 0, 1, 2, 3, 5})
         .contiguous()
         .view({n, t, h, w, c})
         .permute({0, 4, 1, 2, 3});
   }
-  return normalised.transpose(0, 1).contiguous().view({n, c, t, h, w});
+  const auto grouped =
+      input.view({k, n / k, c, t, h, w}).transpose(0, 1).contiguous().view({n / k, k * c, t, h, w});
+  return torch::batch_norm(grouped, weight.repeat({k}), bias.repeat({k}), split_running_mean,
+                           split_running_var, /*training=*/true, momentum, epsilon,
+                           at::globalContext().userEnabledCuDNN())
+      .view({n / k, k, c, t, h, w})
+      .transpose(0, 1)
+      .contiguous()
+      .view({n, c, t, h, w});
 }
 
 }  // namespace multigrid::reference

@@ -5,11 +5,11 @@
 // - in place: a block of clips is one contiguous piece of memory in both layouts (N, C, T, H, W)
 //   and channels-last-3d, so each split is normalised where it lies by LibTorch's batch-norm
 //   kernel, with no copy of the activations. The CPU uses it.
-// - regrouped: the activations are copied once into (N / k, k * C, T, H, W), normalised by one
-//   batch-norm call with k * C channels (cuDNN's fused kernel on the GPU), and copied back. CUDA
-//   uses it: on an H200, k separate calls to LibTorch's own CUDA kernel (cuDNN's cannot write
-//   into a view) made the coarse stages' step 1.7x slower than the two copies do
-//   (docs/performance.md, "GPU").
+// - regrouped: the activations are copied once into a batch of N / k clips with k * C channels
+//   (in the input's own memory order, so that the output and the input's gradient keep its
+//   format), normalised by one batch-norm call, and copied back. CUDA uses it: on an H200, k
+//   calls of LibTorch's CUDA kernel per layer made the 16-split step 2.2x eager PyTorch's
+//   plain-BN step (docs/performance.md, "H200").
 //
 // PySlowFast assigns clip i to split i % k (what its view of (N, C, ...) as (N / k, k * C, ...)
 // gives); with shuffled batches any fixed assignment of equal splits has the same statistics in

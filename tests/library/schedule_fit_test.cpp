@@ -165,3 +165,50 @@ TEST_CASE("Too few frames and a small base crop are named with their keys") {
   REQUIRE(base_warnings.size() == 1);
   CHECK(base_warnings[0].key == "DATA.TRAIN_CROP_SIZE");
 }
+
+TEST_CASE("Warnings follow what the user can change: base crop, base frames, no long cycle") {
+  // A 40-pixel base with the short cycle: its crops of 20, 28 and 40 px are all under 45 and no
+  // MIN_CROP_SIZE can be above the base, so each warning's advice is the base crop.
+  auto small_base = small_motion_config();
+  small_base.multigrid.long_cycle = false;
+  small_base.data.train_crop_size = 40;
+  small_base.data.train_jitter_scales = {40, 50};
+  auto warnings = check_schedule_fit(plan(small_base, 400));
+  REQUIRE(warnings.size() == 3);
+  CHECK(has_warning(warnings, "DATA.TRAIN_CROP_SIZE", "crops of 20 px"));
+  const auto each_stage_once = [](const schedule_warning& warning) {
+    for (std::size_t i = 1; i < warning.stages.size(); ++i) {
+      if (warning.stages[i] <= warning.stages[i - 1]) return false;
+    }
+    return !warning.stages.empty();
+  };
+  for (const auto& warning : warnings) {
+    CHECK(warning.key == "DATA.TRAIN_CROP_SIZE");
+    CHECK(warning.advice == "train at a larger DATA.TRAIN_CROP_SIZE");
+    CHECK(each_stage_once(warning));
+  }
+
+  // 60 pixels: the coarse stages' long-cycle crop and short-cycle S/sqrt(2) crop are both 42.
+  auto sixty = small_motion_config();
+  sixty.data.train_crop_size = 60;
+  sixty.data.train_jitter_scales = {60, 75};
+  warnings = check_schedule_fit(plan(sixty, 4000));
+  REQUIRE_FALSE(warnings.empty());
+  CHECK(has_warning(warnings, "MULTIGRID.MIN_CROP_SIZE", "crops of 42 px"));
+  for (const auto& warning : warnings) CHECK(each_stage_once(warning));
+
+  // Few frames without the long cycle: the frames are the base's.
+  auto few_frames = small_motion_config();
+  few_frames.multigrid.long_cycle = false;
+  few_frames.multigrid.short_cycle = false;
+  few_frames.data.num_frames = 2;
+  warnings = check_schedule_fit(plan(few_frames, 400));
+  REQUIRE(warnings.size() == 1);
+  CHECK(has_warning(warnings, "DATA.NUM_FRAMES", "2 frames a clip, under 4"));
+
+  // A short epoch of the standard schedule is the recipe's, not multigrid's: no warning.
+  auto standard = small_motion_config();
+  standard.multigrid.long_cycle = false;
+  standard.multigrid.short_cycle = false;
+  CHECK(check_schedule_fit(plan(standard, 20)).empty());
+}

@@ -7,7 +7,11 @@
 //   sync_bn SYNC_DEVICES            sum a rank-specific tensor over the sync group, print it
 //   gather                          gather every rank's random state, print what arrived
 //   peer TIMEOUT_SECONDS            all-reduce in a loop until a peer fails
-//   checkpoint_writer FOLDER MB     write a checkpoint holding a tensor of MB megabytes
+//   checkpoint_writer FOLDER MB LIMIT_MB
+//                                   write a checkpoint holding a tensor of MB megabytes, in a
+//                                   process that the kernel kills once a file passes LIMIT_MB
+
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -118,7 +122,7 @@ int all_reduce_until_failure(double timeout_seconds) {
   }
 }
 
-int write_large_checkpoint(const std::string& folder, int megabytes) {
+int write_large_checkpoint(const std::string& folder, int megabytes, int limit_megabytes) {
   checkpoint_directory directory(folder);
   checkpoint_state state;
   state.position.epoch = 2;
@@ -128,6 +132,15 @@ int write_large_checkpoint(const std::string& folder, int megabytes) {
   parts.save_model = [&](torch::serialize::OutputArchive& archive) {
     archive.write("payload", payload, /*is_buffer=*/true);
   };
+  // SIGXFSZ's default action ends the process at the write that crosses the limit: a death in
+  // the middle of the checkpoint's bytes, at the same byte every time; no core file.
+  const rlimit file_size{static_cast<rlim_t>(limit_megabytes) << 20,
+                         static_cast<rlim_t>(limit_megabytes) << 20};
+  const rlimit no_core{0, 0};
+  if (::setrlimit(RLIMIT_CORE, &no_core) != 0 || ::setrlimit(RLIMIT_FSIZE, &file_size) != 0) {
+    std::perror("setrlimit");
+    return 1;
+  }
   std::printf("writing\n");
   std::fflush(stdout);
   directory.save(state, parts, 10, 1);
@@ -149,8 +162,8 @@ int main(int argc, char** argv) {
     if (arguments.size() == 2 && arguments[0] == "peer") {
       return all_reduce_until_failure(std::stod(arguments[1]));
     }
-    if (arguments.size() == 3 && arguments[0] == "checkpoint_writer") {
-      return write_large_checkpoint(arguments[1], std::stoi(arguments[2]));
+    if (arguments.size() == 4 && arguments[0] == "checkpoint_writer") {
+      return write_large_checkpoint(arguments[1], std::stoi(arguments[2]), std::stoi(arguments[3]));
     }
   } catch (const std::exception& error) {
     std::fprintf(stderr, "train_test_helper: error: %s\n", error.what());
