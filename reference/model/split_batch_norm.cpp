@@ -169,8 +169,12 @@ torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch
         .view({n, t, h, w, c})
         .permute({0, 4, 1, 2, 3});
   }
-  const auto grouped =
-      input.view({k, n / k, c, t, h, w}).transpose(0, 1).contiguous().view({n / k, k * c, t, h, w});
+  // contiguous(): a no-op for the layers' own outputs, a copy for any other strides.
+  const auto grouped = input.contiguous()
+                           .view({k, n / k, c, t, h, w})
+                           .transpose(0, 1)
+                           .contiguous()
+                           .view({n / k, k * c, t, h, w});
   return torch::batch_norm(grouped, weight.repeat({k}), bias.repeat({k}), split_running_mean,
                            split_running_var, /*training=*/true, momentum, epsilon,
                            at::globalContext().userEnabledCuDNN())

@@ -205,6 +205,24 @@ TEST_CASE("the regrouped computation CUDA uses equals the in-place one, in both 
   }
 }
 
+TEST_CASE("both computations take an input of any strides") {
+  torch::manual_seed(17);
+  const auto input = torch::randn({8, channels, 2, 3, 6}).narrow(4, 1, 3);  // neither layout
+  REQUIRE_FALSE(input.is_contiguous());
+  const auto weight = torch::tensor({0.5f, 2.0f, -1.0f});
+  const auto bias = torch::tensor({0.1f, -0.3f, 0.7f});
+  auto mean_a = torch::zeros({4 * channels});
+  auto var_a = torch::ones({4 * channels});
+  auto mean_b = torch::zeros({4 * channels});
+  auto var_b = torch::ones({4 * channels});
+  const auto in_place = split_batch_norm(input, weight, bias, mean_a, var_a, 4, 0.1, 1e-5);
+  const auto regrouped =
+      split_batch_norm_regrouped(input, weight, bias, mean_b, var_b, 4, 0.1, 1e-5);
+  CHECK(same_values(regrouped, in_place));
+  CHECK(same_values(mean_b, mean_a));
+  CHECK(same_values(var_b, var_a));
+}
+
 TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") {
   auto model = narrow_model();
   std::vector<torch::Tensor> before = model->parameters();
