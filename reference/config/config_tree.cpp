@@ -115,20 +115,9 @@ void config_tree::set(const std::string& key, const YAML::Node& value, const std
 }
 
 std::optional<YAML::Node> config_tree::find(const std::string& key) const {
-  read_keys_.insert(key);
-  // Walk with const access and reset(): assigning one yaml-cpp node to another writes through to
-  // the tree, and non-const lookups of missing keys insert them.
-  YAML::Node walker;
-  walker.reset(root_);
-  for (const auto& part : split_config_key(key)) {
-    if (!walker.IsMap()) return std::nullopt;
-    const YAML::Node& parent = walker;
-    const YAML::Node child = parent[part];
-    if (!child.IsDefined()) return std::nullopt;
-    walker.reset(child);
-  }
-  if (walker.IsNull()) return std::nullopt;
-  return walker;
+  auto node = find_written(key);
+  if (node && node->IsNull()) return std::nullopt;
+  return node;
 }
 
 bool config_tree::has(const std::string& key) const {
@@ -137,6 +126,8 @@ bool config_tree::has(const std::string& key) const {
 
 std::optional<YAML::Node> config_tree::find_written(const std::string& key) const {
   read_keys_.insert(key);
+  // Walk with const access and reset(): assigning one yaml-cpp node to another writes through to
+  // the tree, and non-const lookups of missing keys insert them.
   YAML::Node walker;
   walker.reset(root_);
   for (const auto& part : split_config_key(key)) {

@@ -13,25 +13,13 @@
 
 #include "config/config_tree.hpp"
 #include "config/schedule_config.hpp"
+#include "config_error_support.hpp"
 
 using namespace multigrid::reference;
+using multigrid::reference::testing::contains;
+using multigrid::reference::testing::error_of;
 
 namespace {
-
-template <class Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const config_error& error) {
-    return error.what();
-  }
-  FAIL("expected a config_error");
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 config_tree checked(const std::string& text, const std::vector<std::string>& overrides = {}) {
   auto tree = config_tree::load_string(text, "run.yaml");

@@ -4,30 +4,13 @@
 
 #include <string>
 
+#include "config_error_support.hpp"
 #include "support/run_process.hpp"
 
 using multigrid::reference::config_error;
 using multigrid::reference::config_tree;
-
-namespace {
-
-// The message of the config_error that `action` throws.
-template <class Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const config_error& error) {
-    return error.what();
-  }
-  FAIL("expected a config_error");
-  return {};
-}
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-
-}  // namespace
+using multigrid::reference::testing::contains;
+using multigrid::reference::testing::error_of;
 
 TEST_CASE("Dotted keys read nested sections, with defaults for missing keys") {
   const auto tree = config_tree::load_string(
