@@ -2,10 +2,13 @@
 # Sets up a fresh Debian machine, builds the project, and runs it.
 #
 #   ./build.sh demo    install what is missing, build, and run the demo
-#   ./build.sh test    install what is missing, build, and run every test
+#   ./build.sh test    install what is missing, build, and run every test; then run the library,
+#                      config, data and trainer-infrastructure tests again under AddressSanitizer
+#                      and UndefinedBehaviorSanitizer (a second build, in $BUILD_DIR-sanitize)
 #   ./build.sh build   install what is missing and build
 #
-# Environment: BUILD_DIR (default: build), JOBS (default: number of cores).
+# Environment: BUILD_DIR (default: build), JOBS (default: number of cores), SANITIZE=0 to skip
+# the sanitizer build.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -39,6 +42,17 @@ build() {
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 
+# Any sanitizer report fails the test that caused it (docs/reliability.md).
+sanitized_tests() {
+  local dir="$BUILD_DIR-sanitize"
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMULTIGRID_SANITIZE=address,undefined \
+    -DMULTIGRID_BUILD_BENCHMARKS=OFF
+  cmake --build "$dir" -j "$JOBS" --target multigrid_sanitized_tests
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer_suppressions.txt" \
+    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" -L sanitized
+}
+
 case "${1:-}" in
   demo)
     install_packages
@@ -49,13 +63,14 @@ case "${1:-}" in
     install_packages
     build
     ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS"
+    [[ ${SANITIZE:-1} == 0 ]] || sanitized_tests
     ;;
   build)
     install_packages
     build
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -42,6 +42,7 @@ OutputIt copy_rank_shard(InputIt first, InputIt last, int rank, int world, Outpu
   }
   const auto total = static_cast<std::size_t>(std::distance(first, last));
   const std::size_t count = rank_shard_size(total, world);
+  if (count == 0) return out;  // fewer elements than ranks: advancing by rank would leave the range
   std::advance(first, rank);
   for (std::size_t i = 0; i < count; ++i) {
     *out++ = *first;

@@ -1,10 +1,20 @@
 #include "data/broken_video_log.hpp"
 
 #include <cstdio>
+#include <sstream>
 
 #include "data/dataset_error.hpp"
 
 namespace multigrid::reference {
+namespace {
+
+std::string share_text(double share) {
+  std::ostringstream text;
+  text << share;
+  return text.str();
+}
+
+}  // namespace
 
 void broken_video_log::tried(std::int64_t index) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -35,7 +45,7 @@ void broken_video_log::failed(const broken_video& video, bool whole_file) {
       throw dataset_error(
           std::to_string(broken) + " of the " + std::to_string(tried) +
           " videos tried cannot be decoded, more than the allowed share of " +
-          std::to_string(policy_.max_share) +
+          share_text(policy_.max_share) +
           " (DATA.MAX_FAILURE_SHARE); check DATA.PATH_PREFIX and the annotation file. "
           "Examples:\n" +
           examples_locked(5));

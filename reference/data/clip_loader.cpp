@@ -8,6 +8,13 @@
 namespace multigrid::reference {
 namespace {
 
+broken_video_policy broken_video_policy_of(const loader_options& options) {
+  broken_video_policy policy;
+  policy.max_share = options.max_failure_share;
+  policy.report = options.report;
+  return policy;
+}
+
 pipeline_options pipeline_options_for(const loader_options& options, int batch_clips_hint) {
   pipeline_options pipeline;
   pipeline.workers = options.workers;
@@ -21,8 +28,7 @@ pipeline_options pipeline_options_for(const loader_options& options, int batch_c
   pipeline.std = options.std;
   pipeline.reader.decoder_threads = 1;
   pipeline.reader.timeout_seconds = options.decode_timeout;
-  pipeline.broken_videos.max_share = options.max_failure_share;
-  pipeline.broken_videos.report = options.report;
+  pipeline.broken_videos = broken_video_policy_of(options);
   pipeline.broken_log = options.broken_log;
   return pipeline;
 }
@@ -38,6 +44,10 @@ training_clip_options training_options_for(const loader_options& options) {
 }
 
 }  // namespace
+
+std::shared_ptr<broken_video_log> shared_broken_video_log(const loader_options& options) {
+  return std::make_shared<broken_video_log>(broken_video_policy_of(options));
+}
 
 loader_options loader_options_from(const data_config& config, int rank, int world,
                                    std::uint64_t seed) {

@@ -47,9 +47,15 @@ struct loader_options {
   double decode_timeout = 60;                        ///< DATA.DECODE_TIMEOUT
   /// Receives one line per broken video; default: standard error.
   std::function<void(const std::string&)> report;
-  /// Share one log between loaders so that each broken file is reported once per run.
+  /// Share one log between loaders so that each broken file is reported once per run. The log
+  /// keeps its own policy: make it with shared_broken_video_log(options) so that it applies
+  /// max_failure_share and report.
   std::shared_ptr<broken_video_log> broken_log;
 };
+
+/// A broken-video log whose policy is `options`' DATA.MAX_FAILURE_SHARE and report, for loaders
+/// to share.
+std::shared_ptr<broken_video_log> shared_broken_video_log(const loader_options& options);
 
 /// The options a configuration describes, for process `rank` of `world`.
 loader_options loader_options_from(const data_config& config, int rank, int world,

@@ -3,8 +3,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "data/dataset_error.hpp"
+#include "data/parallel_tasks.hpp"
 
 namespace multigrid::reference {
 namespace {
@@ -68,10 +70,25 @@ clip_pipeline::clip_pipeline(std::shared_ptr<const video_dataset> dataset, pipel
                              : std::make_shared<broken_video_log>(options_.broken_videos);
   statistics_since_ = clock_type::now();
   workers_.reserve(static_cast<std::size_t>(options_.workers));
-  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
+  try {
+    for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
+  } catch (const std::system_error& error) {
+    // The destructor does not run for a constructor that throws: stop and join here, or the
+    // joinable threads would terminate the process.
+    const auto started = workers_.size();
+    stop_workers();
+    throw thread_start_error(
+        "cannot start " + std::to_string(options_.workers) +
+        " loader threads (DATA_LOADER.NUM_WORKERS): the system refused thread " +
+        std::to_string(started + 1) + " (" + error.what() + ")");
+  }
 }
 
 clip_pipeline::~clip_pipeline() {
+  stop_workers();
+}
+
+void clip_pipeline::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -80,6 +97,7 @@ clip_pipeline::~clip_pipeline() {
   work_ready_.notify_all();
   batch_ready_.notify_all();
   for (auto& worker : workers_) worker.join();
+  workers_.clear();
 }
 
 void clip_pipeline::start(batch_source source, std::int64_t first_number) {

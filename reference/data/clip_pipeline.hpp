@@ -129,6 +129,7 @@ class clip_pipeline {
 
   void fill_locked();
   void work();
+  void stop_workers();  ///< asks every worker to stop and joins it
   void run_job(batch_state& batch, std::size_t job_index, clip_decoder& decoder,
                std::vector<std::uint8_t>& scratch);
 

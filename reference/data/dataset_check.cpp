@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "data/frame_converter.hpp"
+#include "data/parallel_tasks.hpp"
 
 namespace multigrid::reference {
 namespace {
@@ -89,25 +90,17 @@ dataset_check_report check_dataset(const video_dataset& dataset,
                                    const dataset_check_options& options) {
   dataset_check_report report;
   report.videos.resize(static_cast<std::size_t>(dataset.size()));
-  std::atomic<std::int64_t> next{0};
   std::mutex progress_mutex;
-  const auto work = [&] {
-    while (true) {
-      const std::int64_t i = next++;
-      if (i >= dataset.size()) return;
-      auto check = check_video(dataset[i].path, options);
-      check.index = i;
-      report.videos[static_cast<std::size_t>(i)] = check;
-      if (options.progress) {
-        std::lock_guard<std::mutex> lock(progress_mutex);
-        options.progress(check);
-      }
+  run_parallel_tasks(report.videos.size(), options.jobs, [&](std::size_t slot) {
+    const auto i = static_cast<std::int64_t>(slot);
+    auto check = check_video(dataset[i].path, options);
+    check.index = i;
+    report.videos[slot] = check;
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(progress_mutex);
+      options.progress(check);
     }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < options.jobs; ++j) threads.emplace_back(work);
-  work();
-  for (auto& thread : threads) thread.join();
+  });
   return report;
 }
 

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "data/label_map.hpp"
+#include "data/parallel_tasks.hpp"
 #include "data/random_stream.hpp"
 #include "data/video_encoder.hpp"
 #include "report/atomic_file.hpp"
@@ -185,48 +186,26 @@ synthetic_dataset_summary make_synthetic_dataset(const synthetic_dataset_options
   }
   const int frames = std::max(1, static_cast<int>(std::lround(options.seconds * options.fps)));
 
-  std::atomic<std::size_t> next{0};
   std::atomic<std::int64_t> written{0};
   std::atomic<std::int64_t> kept{0};
   std::mutex report_mutex;
-  std::exception_ptr failure;
-  const auto work = [&] {
-    while (true) {
-      const std::size_t i = next++;
-      if (i >= videos.size()) return;
-      {
-        std::lock_guard<std::mutex> lock(report_mutex);
-        if (failure) return;
-      }
-      const auto& video = videos[i];
-      const auto path = (root / video.relative_path(summary.class_names)).string();
-      try {
-        if (fs::exists(path)) {
-          ++kept;
-          continue;
-        }
-        const synthetic_scene scene(
-            options.content, motion_classes()[static_cast<std::size_t>(video.motion)],
-            options.width, options.height, options.fps, video.seed, options.style);
-        write_synthetic_video(path, scene, options.width, options.height, options.fps, frames,
-                              options);
-        ++written;
-        if (options.progress) {
-          std::lock_guard<std::mutex> lock(report_mutex);
-          options.progress(path);
-        }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(report_mutex);
-        if (!failure) failure = std::current_exception();
-        return;
-      }
+  run_parallel_tasks(videos.size(), options.jobs, [&](std::size_t i) {
+    const auto& video = videos[i];
+    const auto path = (root / video.relative_path(summary.class_names)).string();
+    if (fs::exists(path)) {
+      ++kept;
+      return;
     }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < options.jobs; ++j) threads.emplace_back(work);
-  work();
-  for (auto& thread : threads) thread.join();
-  if (failure) std::rethrow_exception(failure);
+    const synthetic_scene scene(
+        options.content, motion_classes()[static_cast<std::size_t>(video.motion)], options.width,
+        options.height, options.fps, video.seed, options.style);
+    write_synthetic_video(path, scene, options.width, options.height, options.fps, frames, options);
+    ++written;
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(report_mutex);
+      options.progress(path);
+    }
+  });
   summary.written = written;
   summary.kept = kept;
 

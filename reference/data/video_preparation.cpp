@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "data/parallel_tasks.hpp"
 #include "data/video_encoder.hpp"
 
 namespace multigrid::reference {
@@ -183,43 +184,34 @@ preparation_report prepare_videos(const std::string& source_root, const std::str
   }
   std::sort(videos.begin(), videos.end());
 
-  std::atomic<std::size_t> next{0};
   std::mutex mutex;
-  const auto work = [&] {
-    while (true) {
-      const std::size_t i = next++;
-      if (i >= videos.size()) return;
-      const auto& [from, to] = videos[i];
-      std::string line;
-      if (fs::exists(to)) {
-        std::lock_guard<std::mutex> lock(mutex);
-        ++report.skipped;
-        continue;
-      }
-      try {
-        prepare_video(from.string(), to.string(), options);
-        std::lock_guard<std::mutex> lock(mutex);
-        ++report.converted;
-        line = "prepared " + to.string();
-      } catch (const video_error& error) {
-        std::lock_guard<std::mutex> lock(mutex);
-        report.failures.emplace_back(from.string(), error.reason());
-        line = "skipped broken " + from.string() + ": " + error.reason();
-      } catch (const std::exception& error) {
-        std::lock_guard<std::mutex> lock(mutex);
-        report.failures.emplace_back(from.string(), error.what());
-        line = "failed " + from.string() + ": " + error.what();
-      }
-      if (options.progress) {
-        std::lock_guard<std::mutex> lock(mutex);
-        options.progress(line);
-      }
+  run_parallel_tasks(videos.size(), options.jobs, [&](std::size_t i) {
+    const auto& [from, to] = videos[i];
+    std::string line;
+    if (fs::exists(to)) {
+      std::lock_guard<std::mutex> lock(mutex);
+      ++report.skipped;
+      return;
     }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < options.jobs; ++j) threads.emplace_back(work);
-  work();
-  for (auto& thread : threads) thread.join();
+    try {
+      prepare_video(from.string(), to.string(), options);
+      std::lock_guard<std::mutex> lock(mutex);
+      ++report.converted;
+      line = "prepared " + to.string();
+    } catch (const video_error& error) {
+      std::lock_guard<std::mutex> lock(mutex);
+      report.failures.emplace_back(from.string(), error.reason());
+      line = "skipped broken " + from.string() + ": " + error.reason();
+    } catch (const std::exception& error) {
+      std::lock_guard<std::mutex> lock(mutex);
+      report.failures.emplace_back(from.string(), error.what());
+      line = "failed " + from.string() + ": " + error.what();
+    }
+    if (options.progress) {
+      std::lock_guard<std::mutex> lock(mutex);
+      options.progress(line);
+    }
+  });
   std::sort(report.failures.begin(), report.failures.end());
   return report;
 }

@@ -58,10 +58,10 @@ int run(int argc, char** argv) {
     } else if (arg == "--skip-malformed-lines") {
       annotations.skip_malformed_lines = true;
     } else if (arg == "--jobs") {
-      options.jobs = std::atoi(value().c_str());
+      options.jobs = option_int(arg, value());
       if (options.jobs < 1) throw usage_error("--jobs must be a positive integer");
     } else if (arg == "--timeout") {
-      options.reader.timeout_seconds = std::atof(value().c_str());
+      options.reader.timeout_seconds = option_double(arg, value());
       if (!(options.reader.timeout_seconds > 0)) throw usage_error("--timeout must be positive");
     } else if (arg == "--verbose") {
       verbose = true;

@@ -17,6 +17,8 @@ void write_position(torch::serialize::OutputArchive& archive, const training_pos
   archive.write("global_iteration", c10::IValue(position.global_iteration));
   archive.write("train_samples", c10::IValue(position.train_samples));
   archive.write("wall_seconds", c10::IValue(position.wall_seconds));
+  archive.write("epoch_loss_sum", c10::IValue(position.epoch_loss_sum));
+  archive.write("epoch_losses", c10::IValue(position.epoch_losses));
 }
 
 training_position read_position(torch::serialize::InputArchive& archive) {
@@ -32,6 +34,10 @@ training_position read_position(torch::serialize::InputArchive& archive) {
   position.train_samples = value.toInt();
   archive.read("wall_seconds", value);
   position.wall_seconds = value.toDouble();
+  // Older checkpoints lack the partial epoch's losses: a resumed epoch then averages the
+  // iterations after the resume, as it did when they were written.
+  if (archive.try_read("epoch_loss_sum", value)) position.epoch_loss_sum = value.toDouble();
+  if (archive.try_read("epoch_losses", value)) position.epoch_losses = value.toInt();
   return position;
 }
 

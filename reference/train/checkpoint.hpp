@@ -27,6 +27,10 @@ struct training_position {
   std::int64_t global_iteration = 0;    ///< iterations done since the start (the plan's index)
   std::int64_t train_samples = 0;       ///< training set size the plan was made for
   double wall_seconds = 0;              ///< training wall-clock so far, earlier resumes included
+  /// The losses of `epoch`'s iterations done so far, so that a resumed epoch's mean loss is the
+  /// mean over the whole epoch.
+  double epoch_loss_sum = 0;
+  std::int64_t epoch_losses = 0;
 
   /// At an epoch's end (no iteration of the next epoch done).
   bool at_epoch_boundary() const noexcept { return iteration_in_epoch == 0; }

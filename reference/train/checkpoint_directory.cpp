@@ -1,10 +1,14 @@
 #include "train/checkpoint_directory.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <regex>
 #include <tuple>
 
@@ -15,6 +19,14 @@ namespace fs = std::filesystem;
 
 const std::regex checkpoint_name(R"(checkpoint_epoch_(\d+)(?:_iter_(\d+))?\.ckpt)");
 const std::regex temporary_name(R"(checkpoint_epoch_.*\.ckpt\.tmp\.(\d+))");
+
+/// Whether the process that names a temporary still runs here (this one included), so that its
+/// write may be in progress. A recycled PID keeps a stale file until a later start: harmless.
+bool writer_alive(const std::string& pid_text) {
+  const long pid = std::strtol(pid_text.c_str(), nullptr, 10);
+  if (pid <= 0 || pid > std::numeric_limits<pid_t>::max()) return false;
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM;
+}
 
 bool newer(const checkpoint_entry& a, const checkpoint_entry& b) {
   return std::tie(a.epoch, a.iteration_in_epoch) > std::tie(b.epoch, b.iteration_in_epoch);
@@ -94,18 +106,18 @@ void checkpoint_directory::prune(int keep_last, int keep_period) const {
   }
 }
 
-void checkpoint_directory::remove_stale_temporaries() const {
+std::vector<std::string> checkpoint_directory::remove_stale_temporaries() const {
+  std::vector<std::string> removed;
   std::error_code error;
-  if (!fs::is_directory(folder_, error)) return;
-  const auto own = std::to_string(::getpid());
+  if (!fs::is_directory(folder_, error)) return removed;
   for (const auto& item : fs::directory_iterator(folder_, error)) {
     const auto name = item.path().filename().string();
     std::smatch match;
-    if (std::regex_match(name, match, temporary_name) && match[1].str() != own) {
-      std::error_code ignored;
-      fs::remove(item.path(), ignored);
-    }
+    if (!std::regex_match(name, match, temporary_name) || writer_alive(match[1].str())) continue;
+    std::error_code ignored;
+    if (fs::remove(item.path(), ignored)) removed.push_back(item.path().string());
   }
+  return removed;
 }
 
 }  // namespace multigrid::reference

@@ -43,8 +43,9 @@ class checkpoint_directory {
   /// count is a multiple of `keep_period`.
   void prune(int keep_last, int keep_period) const;
 
-  /// Removes temporary files left by writers that were killed (not this process's own).
-  void remove_stale_temporaries() const;
+  /// Removes the temporary files of writes whose writer is dead (killed mid-write); returns their
+  /// paths. A writer that still runs on this machine keeps its file.
+  std::vector<std::string> remove_stale_temporaries() const;
 
  private:
   std::string folder_;

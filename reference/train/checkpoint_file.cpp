@@ -195,20 +195,24 @@ void write_archive_atomically(torch::serialize::OutputArchive& archive, const st
   std::uint64_t archive_size = 0;
   int write_errno = 0;
   try {
+    // After a failed write (a full disk) the rest is discarded but reported as written: a short
+    // count makes LibTorch's zip writer throw from its destructor, which ends the process.
     archive.save_to([&](const void* data, std::size_t size) -> std::size_t {
-      if (write_errno != 0) return 0;
+      if (write_errno != 0) return size;
       if (!write_all(file.fd, data, size)) {
         write_errno = errno;
-        return 0;  // LibTorch's writer then fails; the cause is reported below
+        return size;
       }
       sum.add(static_cast<const unsigned char*>(data), size);
       archive_size += size;
       return size;
     });
   } catch (const std::exception& error) {
+    abandon("cannot write the checkpoint: " + error_text(error));
+  }
+  if (write_errno != 0) {
     errno = write_errno;
-    abandon("cannot write the checkpoint: " +
-            (write_errno != 0 ? system_error_text() : error_text(error)));
+    abandon("cannot write the checkpoint: " + system_error_text());
   }
   put_u64(bytes + 8, archive_size);
   put_u64(bytes + 16, sum.value());

@@ -116,6 +116,17 @@ class training_run {
     }
   }
 
+  /// For what each process finds on its own (a broken video in its shard): every rank says it,
+  /// under the same lock as the progress line.
+  void say_on_every_rank(const std::string& text) {
+    if (is_main()) {
+      say(text);
+      return;
+    }
+    std::lock_guard<std::mutex> lock(say_mutex_);
+    std::fprintf(stderr, "rank %d: %s\n", group_->rank(), text.c_str());
+  }
+
   void setup() {
     const auto environment = read_distributed_environment();
     check_world_size(environment, config_.train.num_gpus);
@@ -191,6 +202,13 @@ class training_run {
     optimizer_ = std::make_unique<training_optimizer>(split_batch_norm_parameters(*model_),
                                                       sgd_settings_from(config_.train.optimizer));
     checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
+    if (is_main()) {
+      const auto removed = checkpoints_->remove_stale_temporaries();
+      if (!removed.empty()) {
+        say("removed " + std::to_string(removed.size()) +
+            " temporary file(s) of interrupted checkpoint writes, such as " + removed.front());
+      }
+    }
     resume();
     // The run is accepted: only now does OUTPUT_DIR get its files.
     if (is_main()) {
@@ -228,8 +246,8 @@ class training_run {
     auto loader_options = loader_options_from(config_.data, group_->rank(), group_->size(),
                                               static_cast<std::uint64_t>(config_.train.rng_seed));
     loader_options.pin_memory = device_.is_cuda() && config_.train.data_loader.pin_memory;
-    loader_options.broken_log = std::make_shared<broken_video_log>();
-    loader_options.report = [this](const std::string& line) { say(line); };
+    loader_options.report = [this](const std::string& line) { say_on_every_rank(line); };
+    loader_options.broken_log = shared_broken_video_log(loader_options);
     loader_ = std::make_unique<clip_loader>(train_set_, *plan_, loader_options);
     if (config_.train.precise_batch_norm.enabled) {
       precise_loader_ = std::make_unique<precise_bn_loader>(
@@ -361,8 +379,10 @@ class training_run {
       position_.epoch = epoch;
       throughput_meter meter;
       meter.begin_epoch();
-      double loss_sum = 0;
-      std::int64_t loss_count = 0;
+      // Kept in the position so that a mid-epoch checkpoint carries them (zero at an epoch's
+      // start).
+      double& loss_sum = position_.epoch_loss_sum;
+      std::int64_t& loss_count = position_.epoch_losses;
       std::optional<multigrid::iteration_plan> last_step;
       while (auto batch = loader_->next()) {
         meter.batch_arrived();
@@ -478,6 +498,8 @@ class training_run {
 
     position_.epoch = epoch + 1;
     position_.iteration_in_epoch = 0;
+    position_.epoch_loss_sum = 0;
+    position_.epoch_losses = 0;
     position_.wall_seconds = wall();
     const auto stage_index = plan_->stage_of_epoch(epoch);
     const auto& stage = plan_->stages()[static_cast<std::size_t>(stage_index)];

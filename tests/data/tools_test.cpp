@@ -124,3 +124,42 @@ TEST_CASE(
   CHECK(run(prepare_videos + " " + source, folder).status == 2);
   CHECK(run(prepare_videos + " " + source + " " + target + " --short-side 0", folder).status == 2);
 }
+
+TEST_CASE("A job count the system cannot start ends the tools with an error, not an abort") {
+  temporary_folder folder;
+  const auto root = folder.file("motion");
+  write_small_dataset(root, 2, 2);
+  // More jobs than videos start one thread per video; a count that is not a number is refused.
+  auto r = run(check_dataset + " " + root + "/train.csv --jobs 2000000000", folder);
+  CHECK(r.status == 0);
+  CHECK(r.output.find("videos: 4 listed, 4 usable, 0 broken") != std::string::npos);
+  r = run(check_dataset + " " + root + "/train.csv --jobs 2x", folder);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--jobs: `2x` is not an integer") != std::string::npos);
+  r = run(check_dataset + " " + root + "/train.csv --timeout soon", folder);
+  CHECK(r.status == 2);
+  CHECK(r.output.find("--timeout: `soon` is not a number") != std::string::npos);
+
+#if !MULTIGRID_SANITIZED  // address space limits and a sanitizer's shadow memory do not mix
+  // 3,000 thread stacks do not fit in 2 GB of address space: the system refuses a thread, the
+  // started ones stop and the tool says so.
+  std::ifstream in(root + "/train.csv");
+  std::string first;
+  std::getline(in, first);
+  {
+    std::ofstream many(root + "/many.csv");
+    for (int i = 0; i < 3000; ++i) many << first << "\n";
+  }
+  const std::string limited = "ulimit -v 2000000; ";
+  r = run(limited + check_dataset + " " + root + "/many.csv --jobs 3000", folder);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("cannot start 3000 threads: the system refused thread") != std::string::npos);
+  CHECK(r.output.find("terminate") == std::string::npos);
+  r = run(limited + make_dataset + " " + folder.file("big") +
+              " --classes 10 --train-per-class 300 --val-per-class 0 --test-per-class 0"
+              " --seconds 0.2 --size 32x32 --preset ultrafast --quiet --jobs 3000",
+          folder);
+  CHECK(r.status == 1);
+  CHECK(r.output.find("cannot start 3000 threads") != std::string::npos);
+#endif
+}

@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <cstddef>
+#include <iterator>
 #include <multigrid/short_cycle_sampler.hpp>
 #include <numeric>
 #include <set>
@@ -88,6 +90,61 @@ TEST_CASE("Rank shards are disjoint, equal in size, and strided like Distributed
   std::vector<int> sink;
   CHECK_THROWS_AS(copy_rank_shard(indices.begin(), indices.end(), 4, 4, std::back_inserter(sink)),
                   std::out_of_range);
+}
+
+namespace {
+
+/// A forward iterator over [0, size) that fails the test when moved past its end, where a
+/// pointer would be undefined behaviour that only a sanitizer sees.
+class bounded_iterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = int;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const int*;
+  using reference = int;
+
+  bounded_iterator(int position, int size) : position_(position), size_(size) {}
+  int operator*() const {
+    REQUIRE(position_ < size_);
+    return position_;
+  }
+  bounded_iterator& operator++() {
+    REQUIRE(position_ < size_);
+    ++position_;
+    return *this;
+  }
+  bounded_iterator operator++(int) {
+    auto before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const bounded_iterator& other) const { return position_ == other.position_; }
+  bool operator!=(const bounded_iterator& other) const { return !(*this == other); }
+
+ private:
+  int position_;
+  int size_;
+};
+
+}  // namespace
+
+TEST_CASE("Sharding fewer elements than ranks copies nothing and never leaves the range") {
+  for (int size = 0; size < 4; ++size) {
+    for (int rank = 0; rank < 4; ++rank) {
+      CAPTURE(size);
+      CAPTURE(rank);
+      std::vector<int> shard;
+      copy_rank_shard(bounded_iterator(0, size), bounded_iterator(size, size), rank, 4,
+                      std::back_inserter(shard));
+      CHECK(shard.empty());
+    }
+  }
+  // An empty vector's iterators may be null pointers: no offset may be applied to them.
+  const std::vector<int> empty;
+  std::vector<int> shard;
+  copy_rank_shard(empty.begin(), empty.end(), 3, 4, std::back_inserter(shard));
+  CHECK(shard.empty());
 }
 
 TEST_CASE("The sampler rejects impossible cycles") {

@@ -2,6 +2,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "child_process.hpp"
 #include "temporary_folder.hpp"
@@ -297,8 +299,12 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   CHECK(directory.latest() == previous);
   opened_checkpoint checkpoint(previous);
   CHECK(checkpoint.state().position.epoch == 1);
-  directory.remove_stale_temporaries();
+  // A write still in progress (this process's) is left alone; the dead writer's file goes.
+  const auto running = directory.path_for({3, 0, 300, 0, 0}) + ".tmp." + std::to_string(::getpid());
+  std::ofstream(running) << "being written";
+  CHECK(directory.remove_stale_temporaries() == std::vector<std::string>{temporary});
   CHECK_FALSE(fs::exists(temporary));
+  CHECK(fs::exists(running));
 }
 
 TEST_CASE("random states survive their byte form; damaged bytes are refused") {

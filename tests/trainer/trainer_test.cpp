@@ -200,9 +200,14 @@ TEST_CASE(
   const auto latest = checkpoint_directory(output + "/checkpoints").latest(&skipped);
   REQUIRE(latest.has_value());
   CHECK(skipped.empty());
+  // What a kill during a checkpoint write leaves: a temporary named by a writer that is gone.
+  const auto stale = output + "/checkpoints/checkpoint_epoch_00002.ckpt.tmp.2147483646";
+  write_text_file(stale, "half a checkpoint");
   const auto resumed = run_process(train_tool, {config, "SOLVER.MAX_EPOCH", "3"});
   CHECK(resumed.exit_code == 0);
   CHECK(contains(resumed.out, "resuming from"));
+  CHECK(contains(resumed.out, "removed 1 temporary file(s) of interrupted checkpoint writes"));
+  CHECK_FALSE(std::filesystem::exists(stale));
   const auto metrics = read_metrics(output + "/metrics.jsonl");
   REQUIRE(metrics.epochs.size() == 3);
   CHECK(metrics.epochs.back().epoch == 2);
@@ -213,7 +218,9 @@ TEST_CASE(
   temporary_directory directory;
   const auto output = directory.file("run");
   const auto config = write_config(directory, output);
-  background_process training(train_tool, {config, "SOLVER.MAX_EPOCH", "2"}, {"OMP_NUM_THREADS=1"});
+  const std::vector<std::string> run{config, "SOLVER.MAX_EPOCH", "2", "TRAIN.DETERMINISTIC",
+                                     "True"};
+  background_process training(train_tool, run, {"OMP_NUM_THREADS=1"});
   REQUIRE(wait_for_line(output + "/metrics.jsonl",
                         "\"type\":\"iteration\",\"epoch\":0,\"iteration\":3", 300));
   training.signal(SIGTERM);
@@ -223,10 +230,25 @@ TEST_CASE(
   REQUIRE_FALSE(entries.empty());
   CHECK(entries.back().epoch == 0);
   CHECK(entries.back().iteration_in_epoch >= 4);
-  const auto resumed = run_process(train_tool, {config, "SOLVER.MAX_EPOCH", "2"});
+  const auto resumed = run_process(train_tool, run);
   CHECK(resumed.exit_code == 0);
   CHECK(contains(resumed.out,
                  "at epoch 0, iteration " + std::to_string(entries.back().iteration_in_epoch)));
+
+  // The interrupted epoch's record is the one an uninterrupted run writes.
+  auto straight_run = run;
+  straight_run.insert(straight_run.end(), {"OUTPUT_DIR", directory.file("straight")});
+  REQUIRE(run_process(train_tool, straight_run).exit_code == 0);
+  const auto interrupted = read_metrics(output + "/metrics.jsonl");
+  const auto straight = read_metrics(directory.file("straight") + "/metrics.jsonl");
+  REQUIRE(interrupted.epochs.size() == 2);
+  REQUIRE(straight.epochs.size() == 2);
+  for (std::size_t epoch = 0; epoch < 2; ++epoch) {
+    CAPTURE(epoch);
+    CHECK(interrupted.epochs[epoch].loss ==
+          doctest::Approx(straight.epochs[epoch].loss).epsilon(1e-9));
+    CHECK(interrupted.epochs[epoch].step == straight.epochs[epoch].step);
+  }
 }
 
 TEST_CASE("Two Gloo processes on loopback equal one process on the combined batch") {
@@ -335,4 +357,113 @@ TEST_CASE("A non-finite loss stops the run naming the iteration and the shape") 
   CHECK(result.exit_code == 1);
   CHECK(contains(result.err, "non-finite loss at epoch 0"));
   CHECK(contains(result.err, "shape 4x8x32x32"));
+}
+
+namespace {
+
+/// The small dataset's annotation files with absolute paths, and every `every`-th training video
+/// replaced by a file that is not a video.
+std::string partly_broken_dataset(const temporary_directory& directory, int every) {
+  const auto root = directory.file("partly_broken");
+  std::filesystem::create_directories(root);
+  for (const std::string split : {"train", "val", "test"}) {
+    std::ifstream in(small_motion_dataset() + "/" + split + ".csv");
+    std::ofstream out(root + "/" + split + ".csv");
+    std::string path;
+    std::string label;
+    for (int line = 0; in >> path >> label; ++line) {
+      if (split == "train" && line % every == 0) {
+        path = root + "/not_a_video_" + std::to_string(line) + ".mp4";
+        write_text_file(path, "these bytes are not a video\n");
+      } else {
+        path = small_motion_dataset() + "/" + path;
+      }
+      out << path << " " << label << "\n";
+    }
+  }
+  return root;
+}
+
+}  // namespace
+
+TEST_CASE("DATA.MAX_FAILURE_SHARE decides how many broken training videos a run tolerates") {
+  temporary_directory directory;
+  const auto data = partly_broken_dataset(directory, 4);  // a quarter of the training videos
+  const auto config = write_config(directory, directory.file("run"));
+  const std::vector<std::string> common{config, "DATA.PATH_TO_DATA_DIR", data, "SOLVER.MAX_EPOCH",
+                                        "1"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), common.begin(), common.end());
+    return extra;
+  };
+  const auto tolerant = run_process(train_tool, with({"DATA.MAX_FAILURE_SHARE", "0.5", "OUTPUT_DIR",
+                                                      directory.file("tolerant")}));
+  INFO(tolerant.err);
+  CHECK(tolerant.exit_code == 0);
+  CHECK(contains(tolerant.out, "broken video skipped: " + data + "/not_a_video_"));
+  // Each of the 32 broken videos is named once, on a line of its own.
+  const auto lines = "\n" + tolerant.out;
+  std::size_t named = 0;
+  for (auto at = lines.find("\nbroken video skipped: "); at != std::string::npos;
+       at = lines.find("\nbroken video skipped: ", at + 1)) {
+    ++named;
+  }
+  CHECK(named == 32);
+  const auto strict = run_process(train_tool, with({"OUTPUT_DIR", directory.file("strict")}));
+  CHECK(strict.exit_code == 1);
+  CHECK(contains(strict.err, "allowed share of 0.1"));
+  CHECK(contains(strict.err, "DATA.MAX_FAILURE_SHARE"));
+}
+
+TEST_CASE(
+    "A full disk during a checkpoint write stops the run naming the file, and the one "
+    "before resumes") {
+  // A small file system of its own for OUTPUT_DIR: a tmpfs in a private mount namespace, which
+  // needs no privileges where user namespaces are allowed.
+  if (run_process("/usr/bin/unshare", {"--mount", "--map-root-user", "true"}).exit_code != 0) {
+    MESSAGE("skipped: this machine allows no private mount namespace (unshare --mount)");
+    return;
+  }
+  temporary_directory directory;
+  const auto config = write_config(directory, directory.file("unused"));
+  const auto disk = directory.file("disk");
+  const auto logs = directory.file("logs");
+  std::filesystem::create_directories(disk);
+  std::filesystem::create_directories(logs);
+  // One epoch and its checkpoint; then the disk is filled to half a checkpoint short of the next
+  // one; then the run is resumed (it must fail writing), and resumed again once space is freed.
+  const std::string script = R"(
+    set -u
+    mount -t tmpfs -o size=64m tmpfs "$DISK" || exit 90
+    run() { "$TOOL" "$CONFIG" OUTPUT_DIR "$DISK/run" SOLVER.MAX_EPOCH 3 "$@"; }
+    run --stop-after-epochs 1 > "$LOGS/first.out" 2>&1; echo $? > "$LOGS/first.status"
+    checkpoint=$(ls "$DISK"/run/checkpoints/*.ckpt | head -n 1)
+    size=$(stat -c %s "$checkpoint")
+    free=$(df --output=avail -B1 "$DISK" | tail -n 1)
+    fallocate -l $((free - size / 2)) "$DISK/filler" || exit 91
+    run > "$LOGS/full.out" 2> "$LOGS/full.err"; echo $? > "$LOGS/full.status"
+    ls "$DISK/run/checkpoints" > "$LOGS/after_full.list"
+    rm "$DISK/filler"
+    run > "$LOGS/resumed.out" 2>&1; echo $? > "$LOGS/resumed.status"
+    cp "$DISK/run/metrics.jsonl" "$LOGS/"
+  )";
+  const auto result =
+      run_process("/usr/bin/env", {"DISK=" + disk, "LOGS=" + logs, "TOOL=" + train_tool,
+                                   "CONFIG=" + config, "OMP_NUM_THREADS=1", "/usr/bin/unshare",
+                                   "--mount", "--map-root-user", "sh", "-c", script});
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  auto text = [&](const std::string& name) { return read_whole_file(logs + "/" + name); };
+  CHECK(text("first.status") == "0\n");
+  // The failed write names its file and the cause, and leaves no temporary behind.
+  CHECK(text("full.status") == "1\n");
+  INFO(text("full.err"));
+  CHECK(contains(text("full.err"), "checkpoint_epoch_00002.ckpt"));
+  CHECK(contains(text("full.err"), "No space left on device"));
+  CHECK(text("after_full.list") == "checkpoint_epoch_00001.ckpt\n");
+  // With space again, the run resumes from the checkpoint before and completes.
+  INFO(text("resumed.out"));
+  CHECK(text("resumed.status") == "0\n");
+  CHECK(contains(text("resumed.out"), "checkpoint_epoch_00001.ckpt at epoch 1, iteration 0"));
+  CHECK(read_metrics(logs + "/metrics.jsonl").epochs.size() == 3);
 }
