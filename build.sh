@@ -50,7 +50,7 @@ sanitized_tests() {
   cmake --build "$dir" -j "$JOBS" --target multigrid_sanitized_tests
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
     LSAN_OPTIONS="suppressions=$PWD/tests/sanitizer_suppressions.txt" \
-    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" -L sanitized
+    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" -L "$(cat "$dir/sanitized_test_labels.txt")"
 }
 
 case "${1:-}" in
