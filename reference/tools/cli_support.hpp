@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
@@ -55,6 +56,49 @@ inline double option_double(const std::string& option, const std::string& text) 
   if (text.empty() || *end != '\0') throw usage_error(option + ": `" + text + "` is not a number");
   return value;
 }
+
+/// A usage_error naming `option` unless the folder that is to hold `path` exists: checked before
+/// a tool prints or computes anything.
+inline void check_writable_folder_of(const std::string& path, const std::string& option) {
+  auto folder = std::filesystem::path(path).parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code error;
+  if (!std::filesystem::is_directory(folder, error)) {
+    throw usage_error(option + " " + path + ": no folder " + folder.string());
+  }
+}
+
+/// A tool's CONFIG and its KEY VALUE overrides: CONFIG is the first positional argument, or is
+/// given with PySlowFast's `--cfg FILE`, and then every positional argument is an override.
+class config_arguments {
+ public:
+  /// Takes `--cfg FILE` or a positional argument; false for any other option.
+  bool take(const std::string& arg, int argc, char** argv, int& i) {
+    if (arg == "--cfg") {
+      if (!cfg_.empty()) throw usage_error("--cfg given twice");
+      cfg_ = option_value(argc, argv, i);
+      return true;
+    }
+    if (arg.rfind("--", 0) == 0) return false;
+    positional_.push_back(arg);
+    return true;
+  }
+  bool cfg_given() const { return !cfg_.empty(); }
+  /// Empty when there is neither --cfg nor a positional argument.
+  std::string config() const {
+    if (cfg_given()) return cfg_;
+    return positional_.empty() ? std::string() : positional_.front();
+  }
+  std::vector<std::string> overrides() const {
+    if (cfg_given() || positional_.empty()) return positional_;
+    return {positional_.begin() + 1, positional_.end()};
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::string cfg_;
+  std::vector<std::string> positional_;
+};
 
 /// Loads CONFIG (or an empty config when `path` is empty), applies the overrides and checks that
 /// every key is known (config_tree::check_known_keys).

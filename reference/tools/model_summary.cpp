@@ -17,7 +17,7 @@ namespace {
 using namespace multigrid::reference;
 
 constexpr const char* usage =
-    "usage: multigrid-model-summary [CONFIG] [KEY VALUE]...\n"
+    "usage: multigrid-model-summary [CONFIG | --cfg CONFIG] [KEY VALUE]...\n"
     "  CONFIG        PySlowFast YAML (or JSON) config; without it PySlowFast's defaults apply\n"
     "  KEY VALUE     overrides, e.g. RESNET.DEPTH 101 MODEL.NUM_CLASSES 174\n"
     "Reads MODEL.NUM_CLASSES, MODEL.DROPOUT_RATE, RESNET.*, SLOWFAST.*, BN.EPS, BN.MOMENTUM,\n"
@@ -26,26 +26,21 @@ constexpr const char* usage =
     "clip shape of the schedule.\n";
 
 int run(int argc, char** argv) {
-  std::vector<std::string> positional;
+  config_arguments arguments;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
       std::fputs(usage, stdout);
       return 0;
-    } else if (arg.rfind("--", 0) == 0) {
+    } else if (!arguments.take(arg, argc, argv, i)) {
       throw usage_error("unknown option " + arg);
-    } else {
-      positional.push_back(arg);
     }
   }
-  // Overrides come in pairs: an odd count means the first argument is the config file.
-  std::string config_path;
-  if (positional.size() % 2 == 1) {
-    config_path = positional.front();
-    positional.erase(positional.begin());
-  }
-
-  const auto tree = load_config(config_path, positional);
+  // CONFIG is optional: without --cfg, overrides come in pairs, so an odd count means the first
+  // argument is the config file.
+  const bool has_config = arguments.cfg_given() || arguments.positional().size() % 2 == 1;
+  const auto tree = load_config(has_config ? arguments.config() : std::string(),
+                                has_config ? arguments.overrides() : arguments.positional());
   const auto options = read_slowfast_options(tree);
   const auto schedule = read_schedule_config(tree);
   check_schedule_config(tree, schedule);

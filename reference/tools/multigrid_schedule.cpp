@@ -20,7 +20,7 @@ namespace {
 using namespace multigrid::reference;
 
 constexpr const char* usage =
-    "usage: multigrid-schedule CONFIG [--train-samples N] [--json] [--svg FILE]\n"
+    "usage: multigrid-schedule CONFIG|--cfg CONFIG [--train-samples N] [--json] [--svg FILE]\n"
     "                     [--lr-at E1,E2,...] [KEY VALUE]...\n"
     "  CONFIG             PySlowFast YAML (or JSON) config\n"
     "  --train-samples N  the training set's size: adds each stage's iterations per epoch\n"
@@ -50,12 +50,11 @@ std::vector<double> parse_epochs(const std::string& text) {
 }
 
 int run(int argc, char** argv) {
-  std::string config_path;
+  config_arguments arguments;
   std::string svg_path;
   bool json = false;
   std::vector<double> lr_at;
   std::optional<std::int64_t> train_samples;
-  std::vector<std::string> overrides;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -71,17 +70,17 @@ int run(int argc, char** argv) {
       train_samples = samples;
     } else if (arg == "--lr-at") {
       lr_at = parse_epochs(option_value(argc, argv, i));
-    } else if (arg.rfind("--", 0) == 0) {
+    } else if (!arguments.take(arg, argc, argv, i)) {
       throw usage_error("unknown option " + arg);
-    } else if (config_path.empty()) {
-      config_path = arg;
-    } else {
-      overrides.push_back(arg);
     }
   }
+  const auto config_path = arguments.config();
   if (config_path.empty()) throw usage_error("missing CONFIG");
+  if (!lr_at.empty() && !json) throw usage_error("--lr-at is part of --json's output: add --json");
+  // Before anything is printed: a plot that cannot be written fails the command.
+  if (!svg_path.empty()) check_writable_folder_of(svg_path, "--svg");
 
-  const auto tree = load_config(config_path, overrides);
+  const auto tree = load_config(config_path, arguments.overrides());
   const auto cfg = read_schedule_config(tree);
   check_schedule_config(tree, cfg);
   warn_unread_overrides(tree, "multigrid-schedule");
@@ -97,8 +96,8 @@ int run(int argc, char** argv) {
     }
   }
   if (!svg_path.empty()) {
-    const auto title =
-        std::filesystem::path(config_path).filename().string() + ": multigrid schedule";
+    const auto title = std::filesystem::path(config_path).filename().string() +
+                       (cfg.uses_multigrid() ? ": multigrid schedule" : ": standard schedule");
     write_file_atomically(svg_path, render_svg(schedule_chart(cfg, title)));
     std::fprintf(stderr, "multigrid-schedule: wrote %s\n", svg_path.c_str());
   }

@@ -20,7 +20,7 @@ namespace {
 using namespace multigrid::reference;
 
 constexpr const char* usage =
-    "usage: multigrid-train CONFIG [--resume | --no-resume] [KEY VALUE]...\n"
+    "usage: multigrid-train CONFIG|--cfg CONFIG [--resume | --no-resume] [KEY VALUE]...\n"
     "       multigrid-train --demo [--output DIR] [KEY VALUE]...\n"
     "  CONFIG        PySlowFast-style YAML config (see reference/configs/)\n"
     "  --resume      continue from OUTPUT_DIR's newest checkpoint (fail if there is none)\n"
@@ -35,12 +35,11 @@ constexpr const char* usage =
     "(a checkpoint was written; run the same command to resume).\n";
 
 int run(int argc, char** argv) {
-  std::string config_path;
+  config_arguments arguments;
   std::string output_dir = "demo-output";
   bool demo = false;
   resume_mode resume = resume_mode::automatic;
   int stop_after_epochs = -1;
-  std::vector<std::string> overrides;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-h" || arg == "--help") {
@@ -57,20 +56,17 @@ int run(int argc, char** argv) {
       resume = resume_mode::always;
     } else if (arg == "--no-resume") {
       resume = resume_mode::never;
-    } else if (arg.rfind("--", 0) == 0) {
+    } else if (!arguments.take(arg, argc, argv, i)) {
       throw usage_error("unknown option " + arg);
-    } else if (!demo && config_path.empty()) {
-      config_path = arg;
-    } else {
-      overrides.push_back(arg);
     }
   }
   if (demo) {
-    if (!config_path.empty()) throw usage_error("--demo takes no CONFIG");
-    return run_demo({output_dir, overrides, stdout});
+    if (arguments.cfg_given()) throw usage_error("--demo takes no CONFIG");
+    return run_demo({output_dir, arguments.positional(), stdout});
   }
+  const auto config_path = arguments.config();
   if (config_path.empty()) throw usage_error("missing CONFIG");
-  const auto tree = load_config(config_path, overrides);
+  const auto tree = load_config(config_path, arguments.overrides());
   trainer_options options;
   options.resume = resume;
   options.stop_after_epochs = stop_after_epochs;

@@ -48,6 +48,13 @@
 namespace multigrid::reference {
 namespace {
 
+/// "after epoch 2" at an epoch's end, "after iteration 5 of epoch 3" within one; counted from 1.
+std::string describe_position(const training_position& position) {
+  if (position.at_epoch_boundary()) return "after epoch " + std::to_string(position.epoch);
+  return "after iteration " + std::to_string(position.iteration_in_epoch) + " of epoch " +
+         std::to_string(position.epoch + 1);
+}
+
 using clock = std::chrono::steady_clock;
 
 double seconds_since(clock::time_point start) {
@@ -327,8 +334,8 @@ class training_run {
       say("the checkpoint holds the random state of " + std::to_string(states.size()) +
           " processes, not " + std::to_string(group_->size()) + ": random state not restored");
     }
-    say("resuming from " + *latest + " at epoch " + std::to_string(position_.epoch) +
-        ", iteration " + std::to_string(position_.iteration_in_epoch));
+    // Messages count epochs and iterations from 1, as the progress lines and the checkpoint names.
+    say("resuming from " + *latest + " " + describe_position(position_));
   }
 
   /// Whether a signal asked any process to stop; every process gets the same answer.
@@ -406,9 +413,10 @@ class training_run {
             torch::kDouble);
         group_->all_reduce_sum(agreement, "iteration agreement");
         if (agreement[1].item<double>() > 0) {
-          throw training_error("non-finite loss at epoch " + std::to_string(epoch) +
-                               ", iteration " + std::to_string(step.iteration) + " (global " +
-                               std::to_string(step.global_iteration) + "), stage " +
+          throw training_error("non-finite loss at epoch " + std::to_string(epoch + 1) +
+                               ", iteration " + std::to_string(step.iteration + 1) + " of " +
+                               std::to_string(step.iterations_in_epoch) + " (global " +
+                               std::to_string(step.global_iteration + 1) + "), stage " +
                                std::to_string(step.stage) + ", shape " +
                                describe_shape(step.shape) + ", lr " + std::to_string(step.lr) +
                                "; the last good checkpoint is kept in " + checkpoints_->folder());
@@ -453,20 +461,19 @@ class training_run {
         if (agreement[2].item<double>() > 0 && step.iteration + 1 < step.iterations_in_epoch) {
           save_checkpoint();
           outcome.stop_signal = shutdown_signal_number() ? shutdown_signal_number() : SIGTERM;
-          say("stopped by a signal at epoch " + std::to_string(epoch) + ", iteration " +
-              std::to_string(position_.iteration_in_epoch) + "; a checkpoint was written");
+          say("stopped by a signal " + describe_position(position_) + "; a checkpoint was written");
           return false;
         }
       }
       end_epoch(epoch, meter, loss_count ? loss_sum / static_cast<double>(loss_count) : 0.0,
                 last_step, wall);
       if (epoch + 1 < epochs && epoch + 1 == options_.stop_after_epochs) {
-        say("stopped after epoch " + std::to_string(epoch) + " as asked; run again to resume");
+        say("stopped after epoch " + std::to_string(epoch + 1) + " as asked; run again to resume");
         return false;
       }
       if (epoch + 1 < epochs && any_process_asks_to_stop()) {
         outcome.stop_signal = shutdown_signal_number() ? shutdown_signal_number() : SIGTERM;
-        say("stopped by a signal after epoch " + std::to_string(epoch) +
+        say("stopped by a signal after epoch " + std::to_string(epoch + 1) +
             "; a checkpoint was written");
         return false;
       }
@@ -550,8 +557,8 @@ class training_run {
     metrics_->append(record);
     char line[256];
     std::snprintf(line, sizeof line,
-                  "%s epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
-                  split.c_str(), epoch, result.top1, result.top5,
+                  "%s after epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
+                  split.c_str(), epoch + 1, result.top1, result.top5,
                   static_cast<long long>(result.videos), views, views == 1 ? "" : "s");
     say(line);
   }

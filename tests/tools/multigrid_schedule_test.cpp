@@ -112,6 +112,33 @@ TEST_CASE("--svg writes a plot") {
   CHECK(contains(svg, "</svg>"));
 }
 
+TEST_CASE("--svg names the schedule it plots, and a folder that does not exist stops the tool") {
+  temporary_directory directory;
+  const auto path = directory.file("standard.svg");
+  const auto standard = schedule(
+      {kinetics, "--svg", path, "MULTIGRID.LONG_CYCLE", "False", "MULTIGRID.SHORT_CYCLE", "False"});
+  CHECK(standard.exit_code == 0);
+  const auto svg = read_whole_file(path);
+  CHECK(contains(svg, ": standard schedule"));
+  CHECK_FALSE(contains(svg, "multigrid schedule"));
+  const auto nowhere = schedule({kinetics, "--svg", "/no/such/folder/plot.svg"});
+  CHECK(nowhere.exit_code == 2);
+  CHECK(contains(nowhere.err, "--svg /no/such/folder/plot.svg: no folder /no/such/folder"));
+  CHECK(nowhere.out.empty());
+}
+
+TEST_CASE("--cfg FILE is PySlowFast's spelling of CONFIG; --lr-at asks for --json") {
+  const auto positional = schedule({kinetics, "SOLVER.MAX_EPOCH", "100"});
+  const auto flagged = schedule({"--cfg", kinetics, "SOLVER.MAX_EPOCH", "100"});
+  CHECK(flagged.exit_code == 0);
+  CHECK(flagged.out == positional.out);
+  CHECK(schedule({"--cfg", kinetics, "--cfg", kinetics}).exit_code == 2);
+  const auto lr_alone = schedule({kinetics, "--lr-at", "1,2"});
+  CHECK(lr_alone.exit_code == 2);
+  CHECK(contains(lr_alone.err, "--lr-at is part of --json's output: add --json"));
+  CHECK(lr_alone.out.empty());
+}
+
 TEST_CASE("Bad values exit 2 naming the key and value") {
   const auto result = schedule({kinetics, "TRAIN.BATCH_SIZE", "60", "SOLVER.GAMMA", "-1"});
   CHECK(result.exit_code == 2);

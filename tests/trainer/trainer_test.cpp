@@ -232,8 +232,9 @@ TEST_CASE(
   CHECK(entries.back().iteration_in_epoch >= 4);
   const auto resumed = run_process(train_tool, run);
   CHECK(resumed.exit_code == 0);
-  CHECK(contains(resumed.out,
-                 "at epoch 0, iteration " + std::to_string(entries.back().iteration_in_epoch)));
+  CHECK(contains(
+      resumed.out,
+      "after iteration " + std::to_string(entries.back().iteration_in_epoch) + " of epoch 1"));
 
   // The interrupted epoch's record is the one an uninterrupted run writes.
   auto straight_run = run;
@@ -348,6 +349,10 @@ TEST_CASE("Bad configurations exit 2 naming the key and value") {
   }
   CHECK(run_process(train_tool, {}).exit_code == 2);
   CHECK(run_process(train_tool, {"/nonexistent/config.yaml"}).exit_code == 2);
+  // PySlowFast's spelling: --cfg CONFIG, then the overrides.
+  const auto flagged = run_process(train_tool, {"--cfg", config, "MODEL.NUM_CLASSES", "2"});
+  CHECK(flagged.exit_code == 2);
+  CHECK(contains(flagged.err, "MODEL.NUM_CLASSES = 2"));
 }
 
 TEST_CASE("A non-finite loss stops the run naming the iteration and the shape") {
@@ -355,7 +360,9 @@ TEST_CASE("A non-finite loss stops the run naming the iteration and the shape") 
   const auto config = write_config(directory, directory.file("run"));
   const auto result = run_process(train_tool, {config, "SOLVER.BASE_LR", "1e30"});
   CHECK(result.exit_code == 1);
-  CHECK(contains(result.err, "non-finite loss at epoch 0"));
+  INFO(result.err);
+  // Counted from 1, as the progress lines: the first step's loss is finite, the LR then blows up.
+  CHECK(contains(result.err, "non-finite loss at epoch 1, iteration 2 of 32 (global 2)"));
   CHECK(contains(result.err, "shape 4x8x32x32"));
 }
 
@@ -464,6 +471,6 @@ TEST_CASE(
   // With space again, the run resumes from the checkpoint before and completes.
   INFO(text("resumed.out"));
   CHECK(text("resumed.status") == "0\n");
-  CHECK(contains(text("resumed.out"), "checkpoint_epoch_00001.ckpt at epoch 1, iteration 0"));
+  CHECK(contains(text("resumed.out"), "checkpoint_epoch_00001.ckpt after epoch 1"));
   CHECK(read_metrics(logs + "/metrics.jsonl").epochs.size() == 3);
 }
