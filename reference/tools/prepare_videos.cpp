@@ -21,6 +21,7 @@ constexpr const char* usage =
     "  --short-side N          scale every video's short side to N pixels (default 256)\n"
     "  --keyframe-interval N   at most N frames between keyframes (default 16)\n"
     "  --jobs N                videos re-encoded in parallel (default: all cores)\n"
+    "  --quiet                 no line per video; the summary and broken files only\n"
     "  --codec NAME            auto (libx264, else mpeg4) or an encoder name (default auto)\n"
     "  --preset NAME           x264 preset (default: x264's, medium)\n"
     "  --tune NAME             x264 tune (default fastdecode: twice as fast to decode, files\n"
@@ -36,6 +37,7 @@ int run(int argc, char** argv) {
   preparation_options options;
   options.jobs = all_cores();
   std::string source, target;
+  bool quiet = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&] { return option_value(argc, argv, i); };
@@ -58,6 +60,8 @@ int run(int argc, char** argv) {
       options.x264_params = value();
     } else if (arg == "--quality") {
       options.quality = option_int(arg, value());
+    } else if (arg == "--quiet") {
+      quiet = true;
     } else if (arg.rfind("--", 0) == 0) {
       throw usage_error("unknown option " + arg);
     } else if (source.empty()) {
@@ -70,7 +74,7 @@ int run(int argc, char** argv) {
   }
   if (source.empty() || target.empty()) throw usage_error("missing SRC or DST");
   set_ffmpeg_log_level(AV_LOG_FATAL);
-  options.progress = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
+  if (!quiet) options.progress = [](const std::string& line) { std::printf("%s\n", line.c_str()); };
   preparation_report report;
   try {
     report = prepare_videos(source, target, options);

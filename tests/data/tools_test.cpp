@@ -121,6 +121,19 @@ TEST_CASE(
   }
   r = run(command, folder);
   CHECK(r.output.find("0 prepared, 4 already there") != std::string::npos);
+  // --quiet: no line per video, the summary and the broken files still.
+  const auto quiet_target = folder.file("prepared-quietly");
+  r = run(prepare_videos + " " + source + " " + quiet_target +
+              " --short-side 32 --jobs 2 --preset ultrafast --quiet",
+          folder);
+  CHECK(r.output.find("prepared " + quiet_target) == std::string::npos);
+  CHECK(r.output.find("4 prepared, 0 already there") != std::string::npos);
+  CHECK(r.output.find("broken: " + source + "/broken.mp4") != std::string::npos);
+  // Without it, a line per video.
+  CHECK(run(prepare_videos + " " + source + " " + folder.file("prepared-loudly") +
+                " --short-side 32 --jobs 2 --preset ultrafast",
+            folder)
+            .output.find("prepared " + folder.file("prepared-loudly")) != std::string::npos);
   CHECK(run(prepare_videos + " " + source, folder).status == 2);
   CHECK(run(prepare_videos + " " + source + " " + target + " --short-side 0", folder).status == 2);
 }
