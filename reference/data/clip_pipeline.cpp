@@ -72,7 +72,7 @@ clip_pipeline::clip_pipeline(std::shared_ptr<const video_dataset> dataset, pipel
   workers_.reserve(static_cast<std::size_t>(options_.workers));
   try {
     for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { work(); });
-  } catch (const std::system_error& error) {
+  } catch (const std::exception& error) {  // std::system_error, or std::bad_alloc
     // The destructor does not run for a constructor that throws: stop and join here, or the
     // joinable threads would terminate the process.
     const auto started = workers_.size();

@@ -5,7 +5,6 @@
 #include <exception>
 #include <mutex>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -32,10 +31,15 @@ void run_parallel_tasks(std::size_t count, int jobs, const std::function<void(st
   const auto threads_wanted = std::min(static_cast<std::size_t>(std::max(1, jobs)), count);
   std::vector<std::thread> threads;
   std::string refused;
-  for (std::size_t j = 1; j < threads_wanted; ++j) {
+  try {
+    threads.reserve(threads_wanted - (threads_wanted > 0 ? 1 : 0));
+  } catch (const std::exception& error) {
+    refused = error.what();
+  }
+  for (std::size_t j = 1; j < threads_wanted && refused.empty(); ++j) {
     try {
       threads.emplace_back(work);
-    } catch (const std::system_error& error) {
+    } catch (const std::exception& error) {  // std::system_error, or std::bad_alloc for its state
       refused = error.what();
       stop = true;
       break;

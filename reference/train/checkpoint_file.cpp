@@ -208,7 +208,9 @@ void write_archive_atomically(torch::serialize::OutputArchive& archive, const st
       return size;
     });
   } catch (const std::exception& error) {
-    abandon("cannot write the checkpoint: " + error_text(error));
+    errno = write_errno;  // the failed write, when there was one, is the cause to name
+    abandon("cannot write the checkpoint: " +
+            (write_errno != 0 ? system_error_text() : error_text(error)));
   }
   if (write_errno != 0) {
     errno = write_errno;

@@ -263,11 +263,14 @@ class training_run {
     const int evaluation_batch = std::max(1, config_.train.test.batch_size / group_->size());
     if (val_set_ && !val_set_->empty()) {
       const auto& data = config_.data;
+      // Its own broken-video log: the log counts videos by their index in one dataset.
+      auto validation_options = loader_options;
+      validation_options.broken_log = shared_broken_video_log(loader_options);
       validation_loader_ = std::make_unique<evaluation_loader>(
           val_set_,
           validation_views(data.num_frames, data.sampling_rate, data.train_crop_size,
                            data.train_jitter_scales[0], evaluation_batch, data.target_fps),
-          loader_options);
+          validation_options);
     }
     if (is_main()) {
       metrics_ = std::make_unique<metrics_log>(layout_.metrics());
@@ -571,6 +574,7 @@ class training_run {
     const int batch = std::max(1, test.batch_size / group_->size());
     auto options = loader_options_from(data, group_->rank(), group_->size(),
                                        static_cast<std::uint64_t>(config_.train.rng_seed));
+    options.report = [this](const std::string& line) { say_on_every_rank(line); };
     evaluation_loader loader(test_set_,
                              test_views(data.num_frames, data.sampling_rate, data.test_crop_size,
                                         test.num_ensemble_views, test.num_spatial_crops,
@@ -597,6 +601,10 @@ class training_run {
   run_layout layout_;
   torch::Device device_{torch::kCPU};
   std::optional<clip_normalization> normalization_;  ///< on device_, made once
+  // Before the loaders, so that they are destroyed after them: a loader's worker may still report
+  // a broken video through say() while the loader joins it.
+  std::mutex say_mutex_;
+  std::unique_ptr<progress_display> progress_;
   std::shared_ptr<process_group> group_;
   std::shared_ptr<const video_dataset> train_set_;
   std::shared_ptr<const video_dataset> val_set_;
@@ -613,12 +621,10 @@ class training_run {
   std::unique_ptr<precise_bn_loader> precise_loader_;
   std::unique_ptr<evaluation_loader> validation_loader_;
   std::unique_ptr<metrics_log> metrics_;
-  std::unique_ptr<progress_display> progress_;
   training_position position_;
   metrics_history history_;
   std::optional<evaluation_result> last_validation_;
   int applied_stage_ = -1;
-  std::mutex say_mutex_;
   double last_epoch_loss_ = 0;
 };
 

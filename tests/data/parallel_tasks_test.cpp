@@ -29,12 +29,19 @@ TEST_CASE("parallel tasks run each index once, on no more threads than tasks") {
 }
 
 TEST_CASE("the first task that throws stops the others and its exception reaches the caller") {
-  std::atomic<int> started{0};
-  CHECK_THROWS_WITH_AS(run_parallel_tasks(1000, 2,
+  // One thread: the tasks after the failing one never start.
+  int started = 0;
+  CHECK_THROWS_WITH_AS(run_parallel_tasks(1000, 1,
                                           [&](std::size_t i) {
                                             ++started;
                                             if (i == 3) throw std::runtime_error("task 3 failed");
                                           }),
                        "task 3 failed", std::runtime_error);
-  CHECK(started < 1000);
+  CHECK(started == 4);
+  // Several threads: the exception still reaches the caller once all are joined.
+  CHECK_THROWS_WITH_AS(run_parallel_tasks(100, 3,
+                                          [](std::size_t i) {
+                                            if (i == 50) throw std::runtime_error("task 50 failed");
+                                          }),
+                       "task 50 failed", std::runtime_error);
 }
