@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "config/config_keys.hpp"
 #include "data/dataset_error.hpp"
 
 namespace multigrid::reference {
@@ -42,13 +43,14 @@ void broken_video_log::failed(const broken_video& video, bool whole_file) {
                  static_cast<double>(broken) > policy_.max_share * static_cast<double>(tried);
     if (over_limit) {
       message.clear();
-      throw dataset_error(
-          std::to_string(broken) + " of the " + std::to_string(tried) +
-          " videos tried cannot be decoded, more than the allowed share of " +
-          share_text(policy_.max_share) +
-          " (DATA.MAX_FAILURE_SHARE); check DATA.PATH_PREFIX and the annotation file. "
-          "Examples:\n" +
-          examples_locked(5));
+      throw dataset_error(std::to_string(broken) + " of the " + std::to_string(tried) +
+                          " videos tried cannot be decoded, more than the allowed share of " +
+                          share_text(policy_.max_share) + " (" +
+                          keys::data_max_failure_share.name() + "); check " +
+                          keys::data_path_prefix.name() +
+                          " and the annotation file. "
+                          "Examples:\n" +
+                          examples_locked(5));
     }
   }
   if (!message.empty()) {

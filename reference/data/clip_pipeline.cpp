@@ -5,6 +5,7 @@
 #include <cstring>
 #include <system_error>
 
+#include "config/config_keys.hpp"
 #include "data/dataset_error.hpp"
 #include "data/parallel_tasks.hpp"
 
@@ -77,10 +78,10 @@ clip_pipeline::clip_pipeline(std::shared_ptr<const video_dataset> dataset, pipel
     // joinable threads would terminate the process.
     const auto started = workers_.size();
     stop_workers();
-    throw thread_start_error(
-        "cannot start " + std::to_string(options_.workers) +
-        " loader threads (DATA_LOADER.NUM_WORKERS): the system refused thread " +
-        std::to_string(started + 1) + " (" + error.what() + ")");
+    throw thread_start_error("cannot start " + std::to_string(options_.workers) +
+                             " loader threads (" + keys::data_loader_num_workers.name() +
+                             "): the system refused thread " + std::to_string(started + 1) + " (" +
+                             error.what() + ")");
   }
 }
 
