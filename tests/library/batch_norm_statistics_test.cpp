@@ -72,7 +72,7 @@ TEST_CASE("Pooling matches the reference formula with unbiased running variances
         doctest::Approx(2 + ((1 - m0) * (1 - m0) + (3 - m0) * (3 - m0) + (7 - m0) * (7 - m0)) / 3));
 }
 
-TEST_CASE("Pooling one split is the identity; tiling then pooling is the identity") {
+TEST_CASE("Pooling one split is the identity, and so is tiling then pooling") {
   const std::vector<double> mean{0.5, -1.25, 3};
   const std::vector<double> variance{1, 2, 0.5};
   std::vector<double> tiled_mean(4 * 3);

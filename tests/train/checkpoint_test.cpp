@@ -201,7 +201,8 @@ TEST_CASE("a failed write leaves the previous checkpoint, and no temporary file"
   CHECK(files == 1);
 }
 
-TEST_CASE("the newest checkpoint that verifies is the one to resume from; old ones are pruned") {
+TEST_CASE(
+    "the newest checkpoint that verifies is the one to resume from, and old ones are pruned") {
   temporary_folder folder("checkpoint-directory");
   checkpoint_directory directory(folder.file("checkpoints"));
   CHECK_FALSE(directory.latest().has_value());
@@ -307,7 +308,7 @@ TEST_CASE("a writer killed mid-write leaves the previous checkpoint readable") {
   CHECK(fs::exists(running));
 }
 
-TEST_CASE("random states survive their byte form; damaged bytes are refused") {
+TEST_CASE("random states survive their byte form, and damaged bytes are refused") {
   auto state = capture_rng_state();
   state.loader_seed = 42;
   state.loader_state = "offset 5";

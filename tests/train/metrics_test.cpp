@@ -104,7 +104,7 @@ TEST_CASE("appending continues an existing file") {
   CHECK(read_metrics(path).iterations.size() == 2);
 }
 
-TEST_CASE("a line torn by a crash is skipped; a bad line elsewhere names file and line") {
+TEST_CASE("a line torn by a crash is skipped, a bad line elsewhere names file and line") {
   temporary_folder folder("metrics-torn");
   const auto path = folder.file("metrics.jsonl");
   write_run(path, 1, 3);
