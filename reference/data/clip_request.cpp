@@ -27,7 +27,8 @@ void check_clip_request(const clip_request& request) {
   if (request.temporal_clips > 1 && request.temporal != temporal_sampling::random) {
     fail("several temporal clips per video need random temporal sampling");
   }
-  if (request.temporal == temporal_sampling::uniform &&
+  if ((request.temporal == temporal_sampling::uniform ||
+       request.temporal == temporal_sampling::offset) &&
       (request.temporal_count <= 0 || request.temporal_index < 0 ||
        request.temporal_index >= request.temporal_count)) {
     fail("temporal clip " + std::to_string(request.temporal_index) + " of " +
@@ -65,6 +66,10 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
       windows.push_back(
           uniform_clip_window(frames, span, request.temporal_index, request.temporal_count));
       break;
+    case temporal_sampling::offset:
+      windows.push_back(
+          offset_clip_window(frames, span, request.temporal_index, request.temporal_count));
+      break;
     case temporal_sampling::centre:
       windows.push_back(centre_clip_window(frames, span));
       break;
@@ -93,8 +98,8 @@ std::vector<sampled_clip> plan_clips(const video_info& video, const clip_request
         clip.end_ticks = frame_index_to_ticks(windows[k].end_index, ticks_per_frame);
       }
       clip.positions = positions;
-      clip.temporal_index = request.temporal == temporal_sampling::uniform ? request.temporal_index
-                                                                           : static_cast<int>(k);
+      clip.temporal_index = request.temporal == temporal_sampling::random ? static_cast<int>(k)
+                                                                          : request.temporal_index;
 
       int short_side = 0;
       if (request.spatial == spatial_sampling::random) {

@@ -17,6 +17,7 @@ namespace multigrid::reference {
 enum class temporal_sampling {
   random,   ///< training: start uniform over the video
   uniform,  ///< test: clip temporal_index of temporal_count evenly spaced clips
+  offset,   ///< test with DATA.USE_OFFSET_SAMPLING: the same, first and last at the video's ends
   centre,   ///< validation: the middle of the video
 };
 

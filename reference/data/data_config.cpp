@@ -57,6 +57,7 @@ data_config read_data_config(const config_tree& tree) {
   config.std = read_channels(tree, keys::data_std, true);
   config.random_flip = tree.get(keys::data_random_flip);
   config.inverse_uniform_sample = tree.get(keys::data_inv_uniform_sample);
+  config.use_offset_sampling = tree.get(keys::data_use_offset_sampling);
   config.train_crop_num_temporal = read_positive(tree, keys::data_train_crop_num_temporal);
   config.train_crop_num_spatial = read_positive(tree, keys::data_train_crop_num_spatial);
   config.max_failure_share = tree.get(keys::data_max_failure_share);

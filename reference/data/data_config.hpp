@@ -37,6 +37,7 @@ struct data_config {
   std::array<float, 3> std{0.225f, 0.225f, 0.225f};         ///< DATA.STD
   bool random_flip = true;                                  ///< DATA.RANDOM_FLIP
   bool inverse_uniform_sample = false;                      ///< DATA.INV_UNIFORM_SAMPLE
+  bool use_offset_sampling = false;                         ///< DATA.USE_OFFSET_SAMPLING
   int train_crop_num_temporal = 1;                          ///< DATA.TRAIN_CROP_NUM_TEMPORAL
   int train_crop_num_spatial = 1;                           ///< DATA.TRAIN_CROP_NUM_SPATIAL
   double max_failure_share = 0.1;                           ///< DATA.MAX_FAILURE_SHARE

@@ -17,6 +17,7 @@ evaluation_view_options validation_views(int num_frames, int sampling_rate, int 
   options.crop_size = crop_size;
   options.short_side = short_side;
   options.temporal_views = 1;
+  options.temporal = temporal_sampling::centre;
   options.spatial_crops = 1;
   options.batch_clips = batch_clips;
   return options;
@@ -24,7 +25,8 @@ evaluation_view_options validation_views(int num_frames, int sampling_rate, int 
 
 evaluation_view_options test_views(int num_frames, int sampling_rate, int crop_size,
                                    int temporal_views, int spatial_crops,
-                                   int single_crop_short_side, int batch_clips, double target_fps) {
+                                   int single_crop_short_side, int batch_clips, double target_fps,
+                                   bool offset_sampling) {
   evaluation_view_options options;
   options.num_frames = num_frames;
   options.sampling_rate = sampling_rate;
@@ -34,6 +36,7 @@ evaluation_view_options test_views(int num_frames, int sampling_rate, int crop_s
   // width); with one, the training scale's minimum and a centre crop.
   options.short_side = spatial_crops > 1 ? crop_size : single_crop_short_side;
   options.temporal_views = temporal_views;
+  options.temporal = offset_sampling ? temporal_sampling::offset : temporal_sampling::uniform;
   options.spatial_crops = spatial_crops;
   options.batch_clips = batch_clips;
   return options;
@@ -88,8 +91,7 @@ std::optional<batch_layout> evaluation_batches::operator()(std::int64_t number) 
     request.num_frames = options_.num_frames;
     request.min_sampling_rate = request.max_sampling_rate = options_.sampling_rate;
     request.target_fps = options_.target_fps;
-    request.temporal =
-        options_.temporal_views == 1 ? temporal_sampling::centre : temporal_sampling::uniform;
+    request.temporal = options_.temporal;
     request.temporal_index = view;
     request.temporal_count = options_.temporal_views;
     request.spatial = spatial_sampling::uniform;

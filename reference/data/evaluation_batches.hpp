@@ -7,7 +7,8 @@
 //   validation  one view per video: the temporal centre, the centre crop
 //   test        TEST.NUM_ENSEMBLE_VIEWS evenly spaced clips x TEST.NUM_SPATIAL_CROPS crops
 //               (PySlowFast's 10 x 3: short side scaled to the crop, left/centre/right crops);
-//               the crops of one clip share one decode
+//               the crops of one clip share one decode. As in PySlowFast, one clip starts at the
+//               video's start, or in its middle with DATA.USE_OFFSET_SAMPLING.
 
 #include <cstdint>
 #include <optional>
@@ -23,9 +24,11 @@ struct evaluation_view_options {
   double target_fps = 30;
   int crop_size = 256;
   int short_side = 256;    ///< the short side is scaled to this before cropping
-  int temporal_views = 1;  ///< 1: the centre clip; K > 1: clip i of K evenly spaced
-  int spatial_crops = 1;   ///< 1: the centre crop; up to 3
-  int batch_clips = 8;     ///< clips per batch; a clip's crops never straddle two batches
+  int temporal_views = 1;  ///< clips per video, placed by `temporal`
+  /// centre (validation), uniform or offset (test; see temporal_sampling)
+  temporal_sampling temporal = temporal_sampling::uniform;
+  int spatial_crops = 1;  ///< 1: the centre crop; up to 3
+  int batch_clips = 8;    ///< clips per batch; a clip's crops never straddle two batches
 };
 
 /// Validation: one centre view per video at the given shape.
@@ -34,10 +37,11 @@ evaluation_view_options validation_views(int num_frames, int sampling_rate, int 
 
 /// PySlowFast's test views: `temporal_views` x `spatial_crops` at `crop_size`; with one crop the
 /// short side is scaled to `single_crop_short_side` (DATA.TRAIN_JITTER_SCALES[0]) instead.
+/// `offset_sampling`: DATA.USE_OFFSET_SAMPLING.
 evaluation_view_options test_views(int num_frames, int sampling_rate, int crop_size,
                                    int temporal_views, int spatial_crops,
                                    int single_crop_short_side, int batch_clips,
-                                   double target_fps = 30);
+                                   double target_fps = 30, bool offset_sampling = false);
 
 class evaluation_batches {
  public:

@@ -41,6 +41,16 @@ clip_window uniform_clip_window(double video_frames, double span, int index, int
   return window_at(slack(video_frames, span) * index / count, span);
 }
 
+clip_window offset_clip_window(double video_frames, double span, int index, int count) {
+  if (count <= 0 || index < 0 || index >= count) {
+    throw std::invalid_argument("offset_clip_window: clip " + std::to_string(index) + " of " +
+                                std::to_string(count));
+  }
+  const double free = slack(video_frames, span);
+  if (count == 1) return window_at(std::floor(free / 2), span);
+  return window_at(index * std::floor(free / (count - 1)), span);
+}
+
 clip_window centre_clip_window(double video_frames, double span) {
   return window_at(slack(video_frames, span) / 2, span);
 }

@@ -23,8 +23,14 @@ struct clip_window {
 /// Training: the start is uniform in [0, max(frames - span, 0)]; `uniform01` is the draw.
 clip_window random_clip_window(double video_frames, double span, double uniform01);
 
-/// Test: the start of clip `index` of `count` is max(frames - span, 0) * index / count.
+/// Test: the start of clip `index` of `count` is max(frames - span, 0) * index / count, so one
+/// clip starts at the video's first frame.
 clip_window uniform_clip_window(double video_frames, double span, int index, int count);
+
+/// Test with DATA.USE_OFFSET_SAMPLING: clip `index` of `count` starts at
+/// index * floor(slack / (count - 1)), so the first starts at the video's start and the last
+/// (nearly) ends at its end; one clip starts at floor(slack / 2). slack = max(frames - span, 0).
+clip_window offset_clip_window(double video_frames, double span, int index, int count);
 
 /// Validation: the clip in the middle of the video.
 clip_window centre_clip_window(double video_frames, double span);

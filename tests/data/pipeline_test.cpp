@@ -227,6 +227,14 @@ TEST_CASE("evaluation views: every video of the rank once per view, crops kept t
   CHECK(seen.size() == 200);
   CHECK(clips == 600);
 
+  // One test view: PySlowFast's first clip of one (the video's start), or with
+  // DATA.USE_OFFSET_SAMPLING its middle; validation keeps the middle either way.
+  const evaluation_batches one_view(4, 0, 1, test_views(8, 8, 224, 1, 1, 256, 4));
+  CHECK(one_view(0)->jobs.front().request.temporal == temporal_sampling::uniform);
+  CHECK(one_view(0)->jobs.front().request.temporal_count == 1);
+  const evaluation_batches offset_views(4, 0, 1, test_views(8, 8, 224, 1, 1, 256, 4, 30, true));
+  CHECK(offset_views(0)->jobs.front().request.temporal == temporal_sampling::offset);
+
   const evaluation_batches validation(5, 0, 1, validation_views(8, 8, 224, 256, 4));
   CHECK(validation.batches() == 2);
   CHECK(validation(0)->jobs.front().request.temporal == temporal_sampling::centre);

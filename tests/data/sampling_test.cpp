@@ -28,6 +28,36 @@ TEST_CASE("sampled positions are torch.linspace(0, span - 1, T) in float32, trun
   CHECK(sampled_positions(1, 4) == std::vector<int>{0, 0, 0, 0});
 }
 
+TEST_CASE("DATA.USE_OFFSET_SAMPLING windows follow get_start_end_idx(..., use_offset=True)") {
+  // (start, end) printed by PySlowFast's own get_start_end_idx (slowfast/datasets/decoder.py)
+  // for (video_size, clip_size, clip_idx, num_clips_uniform, use_offset=True).
+  struct expected_window {
+    double frames, span;
+    int index, count;
+    double start, end;
+  };
+  const expected_window cases[] = {
+      {300, 64, 0, 1, 118, 181},
+      {300, 64, 0, 10, 0, 63},
+      {300, 64, 9, 10, 234, 297},
+      {300, 64, 4, 10, 104, 167},
+      {301, 53.3333333, 2, 3, 246, 298.3333333},
+      {301, 53.3333333, 0, 1, 123, 175.3333333},
+      {20, 64, 0, 1, 0, 63},
+      {20, 64, 1, 3, 0, 63},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.frames);
+    CAPTURE(c.span);
+    CAPTURE(c.index);
+    CAPTURE(c.count);
+    const auto window = offset_clip_window(c.frames, c.span, c.index, c.count);
+    CHECK(window.start_index == doctest::Approx(c.start));
+    CHECK(window.end_index == doctest::Approx(c.end));
+  }
+  CHECK_THROWS_AS(offset_clip_window(300, 64, 1, 1), std::invalid_argument);
+}
+
 TEST_CASE("clip span and windows follow get_start_end_idx") {
   CHECK(clip_span_frames(32, 2, 30, 30) == doctest::Approx(64));
   CHECK(clip_span_frames(8, 8, 30, 25) == doctest::Approx(64.0 * 25 / 30));
@@ -41,6 +71,8 @@ TEST_CASE("clip span and windows follow get_start_end_idx") {
   const auto last = uniform_clip_window(300, 64, 9, 10);
   CHECK(last.start_index == doctest::Approx(236.0 * 9 / 10));
   CHECK(centre_clip_window(300, 64).start_index == doctest::Approx(118));
+  // One test view starts at the first frame, as PySlowFast's get_start_end_idx(300, 64, 0, 1).
+  CHECK(uniform_clip_window(300, 64, 0, 1).start_index == 0);
   CHECK(random_clip_window(300, 64, 0.5).start_index == doctest::Approx(118));
   CHECK(random_clip_window(300, 64, 0.999999).start_index <= 236);
   // Shorter than the clip: the clip starts at the first frame.
