@@ -20,7 +20,7 @@ packages=(
   doctest-dev libbenchmark-dev nlohmann-json3-dev libyaml-cpp-dev
   libtorch-dev libgloo-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
-  ffmpeg valgrind clang-format
+  ffmpeg valgrind clang-format python3-av
 )
 
 install_packages() {

@@ -61,20 +61,21 @@ void window_planes(const AVFrame& frame, int x, int y, const std::uint8_t* plane
 }  // namespace
 
 SwsContext* frame_converter::scaler_for(int source_width, int source_height, int format, int width,
-                                        int height) {
+                                        int height, int target_format) {
   ++scaler_uses_;
   cached_scaler* oldest = nullptr;
   for (auto& entry : scalers_) {
     if (entry.source_width == source_width && entry.source_height == source_height &&
-        entry.format == format && entry.width == width && entry.height == height) {
+        entry.format == format && entry.width == width && entry.height == height &&
+        entry.target_format == target_format) {
       entry.last_use = scaler_uses_;
       return entry.scaler.get();
     }
     if (oldest == nullptr || entry.last_use < oldest->last_use) oldest = &entry;
   }
-  ffmpeg::scaler created(sws_getContext(source_width, source_height,
-                                        static_cast<AVPixelFormat>(format), width, height,
-                                        AV_PIX_FMT_GBRP, SWS_BILINEAR, nullptr, nullptr, nullptr));
+  ffmpeg::scaler created(sws_getContext(
+      source_width, source_height, static_cast<AVPixelFormat>(format), width, height,
+      static_cast<AVPixelFormat>(target_format), SWS_BILINEAR, nullptr, nullptr, nullptr));
   if (!created) {
     throw std::runtime_error("cannot convert " + std::to_string(source_width) + "x" +
                              std::to_string(source_height) + " frames of pixel format " +
@@ -85,13 +86,13 @@ SwsContext* frame_converter::scaler_for(int source_width, int source_height, int
     scalers_.emplace_back();
     slot = &scalers_.back();
   }
-  *slot = {source_width, source_height, format, width, height, scaler_uses_, std::move(created)};
+  *slot = {source_width, source_height, format,       width,
+           height,       target_format, scaler_uses_, std::move(created)};
   return slot->scaler.get();
 }
 
 void frame_converter::scale(const AVFrame& frame, const source_window& window, int width,
                             int height) {
-  SwsContext* scaler = scaler_for(window.width, window.height, frame.format, width, height);
   // Rows aligned to 64 bytes keep swscale on its SIMD paths.
   const int stride = (width + 63) / 64 * 64;
   const std::size_t plane = static_cast<std::size_t>(stride) * static_cast<std::size_t>(height);
@@ -102,12 +103,42 @@ void frame_converter::scale(const AVFrame& frame, const source_window& window, i
   planes_[1] = base + plane;
   planes_[2] = base + 2 * plane;
   stride_ = stride;
-  // GBRP's planes are green, blue, red.
-  std::uint8_t* targets[4] = {planes_[1], planes_[2], planes_[0], nullptr};
-  int strides[4] = {stride, stride, stride, 0};
   const std::uint8_t* sources[4];
   window_planes(frame, window.x, window.y, sources);
-  sws_scale(scaler, sources, frame.linesize, 0, window.height, targets, strides);
+  if (width == window.width && height == window.height) {
+    // Nothing to scale: packed RGB24 with the bilinear flag, exactly as PyAV's to_rgb(), whose
+    // colours PySlowFast trains on. swscale interpolates chroma differently for planar RGB (2 to
+    // 4 grey levels apart on average), so the planes are split from the packed rows here.
+    SwsContext* scaler =
+        scaler_for(window.width, window.height, frame.format, width, height, AV_PIX_FMT_RGB24);
+    const int packed_stride = (3 * width + 63) / 64 * 64;
+    const std::size_t packed_size =
+        static_cast<std::size_t>(packed_stride) * static_cast<std::size_t>(height) + 64;
+    if (packed_.size() < packed_size) packed_.resize(packed_size);
+    const auto packed_address = reinterpret_cast<std::uintptr_t>(packed_.data());
+    std::uint8_t* packed = packed_.data() + ((64 - packed_address % 64) % 64);
+    std::uint8_t* targets[4] = {packed, nullptr, nullptr, nullptr};
+    int strides[4] = {packed_stride, 0, 0, 0};
+    sws_scale(scaler, sources, frame.linesize, 0, window.height, targets, strides);
+    for (int y = 0; y < height; ++y) {
+      const std::uint8_t* row = packed + static_cast<std::ptrdiff_t>(y) * packed_stride;
+      std::uint8_t* red = planes_[0] + static_cast<std::ptrdiff_t>(y) * stride;
+      std::uint8_t* green = planes_[1] + static_cast<std::ptrdiff_t>(y) * stride;
+      std::uint8_t* blue = planes_[2] + static_cast<std::ptrdiff_t>(y) * stride;
+      for (int x = 0; x < width; ++x) {
+        red[x] = row[3 * x];
+        green[x] = row[3 * x + 1];
+        blue[x] = row[3 * x + 2];
+      }
+    }
+  } else {
+    SwsContext* scaler =
+        scaler_for(window.width, window.height, frame.format, width, height, AV_PIX_FMT_GBRP);
+    // GBRP's planes are green, blue, red.
+    std::uint8_t* targets[4] = {planes_[1], planes_[2], planes_[0], nullptr};
+    int strides[4] = {stride, stride, stride, 0};
+    sws_scale(scaler, sources, frame.linesize, 0, window.height, targets, strides);
+  }
   scaled_width_ = width;
   scaled_height_ = height;
   scaled_window_ = window;
@@ -133,7 +164,10 @@ void frame_converter::convert(const AVFrame& frame, std::uint64_t frame_id, int 
   int offset_y = crop.y;
   const double crop_share =
       static_cast<double>(crop.size) * crop.size / (static_cast<double>(width) * height);
-  if (rotation == 0 && crop_share < 0.5 && windowable(frame.format)) {
+  // Unscaled frames are converted whole, as PyAV converts them, so that every pixel's colour is
+  // the one PySlowFast sees.
+  const bool unscaled = width == frame.width && height == frame.height;
+  if (rotation == 0 && crop_share < 0.5 && !unscaled && windowable(frame.format)) {
     const AVPixFmtDescriptor* descriptor =
         av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame.format));
     const int align_x = 1 << descriptor->log2_chroma_w;

@@ -3,6 +3,8 @@
 // size in a single swscale pass straight to planar RGB (swscale's GBRP, faster than packed RGB
 // when scaling), then the crop, the horizontal flip and the display rotation while copying rows
 // into the clip's layout (3 x T x S x S, uint8). Only frames that a clip samples ever reach it.
+// A frame that needs no scaling is converted to packed RGB24 instead, as PyAV's to_rgb() does,
+// so that its colours are PySlowFast's to the bit.
 //
 // When the crop is less than half of the scaled frame, only the part of the frame under the crop
 // (plus the filter's reach) is scaled: the scale factor then differs from the exact one by less
@@ -53,15 +55,18 @@ class frame_converter {
   /// converting several frames, and clips of the same jittered size recur.
   struct cached_scaler {
     int source_width = 0, source_height = 0, format = -1, width = 0, height = 0;
+    int target_format = -1;
     std::uint64_t last_use = 0;
     ffmpeg::scaler scaler;
   };
   static constexpr std::size_t scaler_cache_size = 64;
-  SwsContext* scaler_for(int source_width, int source_height, int format, int width, int height);
+  SwsContext* scaler_for(int source_width, int source_height, int format, int width, int height,
+                         int target_format);
   std::vector<cached_scaler> scalers_;
   std::uint64_t scaler_uses_ = 0;
   std::vector<std::uint8_t> storage_;
-  std::uint8_t* planes_[3] = {};  ///< the scaled frame, coded orientation: red, green, blue
+  std::vector<std::uint8_t> packed_;  ///< RGB24 rows of an unscaled frame
+  std::uint8_t* planes_[3] = {};      ///< the scaled frame, coded orientation: red, green, blue
   int stride_ = 0;
   int scaled_width_ = 0;
   int scaled_height_ = 0;

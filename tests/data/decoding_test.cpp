@@ -131,7 +131,7 @@ TEST_CASE("other frame rates: 25 fps clips span the same time as at 30") {
   CHECK(decoded_frames(result.pixels[0], 8, 48) == expected_frames(clip, 75, ticks_per_frame));
 }
 
-TEST_CASE("MPEG-4, HEVC and VP9 decode the same frames; VP9 at an odd size") {
+TEST_CASE("MPEG-4, HEVC and VP9 decode the same frames, VP9 at an odd size") {
   struct variant {
     std::string codec;
     std::string file;
@@ -163,7 +163,7 @@ TEST_CASE("MPEG-4, HEVC and VP9 decode the same frames; VP9 at an odd size") {
   }
 }
 
-TEST_CASE("rotation metadata turns the picture upright; flips mirror it") {
+TEST_CASE("rotation metadata turns the picture upright, and flips mirror it") {
   temporary_folder folder;
   const auto path = folder.file("rotated.mp4");
   // Stored 64x48 with a dark band at the top and a light band at the left; displayed after a
@@ -368,4 +368,57 @@ TEST_CASE("scaling only the part under the crop matches scaling the whole frame"
     // Measured: 0.4 to 1.0 levels on average (a sub-pixel shift of a picture with steep gradients).
     CHECK(total / (3.0 * s * s) < 2.0);
   }
+}
+
+TEST_CASE("an unscaled test crop has the colours of PyAV's to_rgb(), as PySlowFast decodes them") {
+  // PyAV (python3-av) is the decoder PySlowFast reads Kinetics with; without it there is nothing
+  // to compare against, and the test says so instead of passing.
+  if (std::system("/usr/bin/python3 -c 'import av, numpy' > /dev/null 2>&1") != 0) {
+    MESSAGE("skipped: /usr/bin/python3 with PyAV and NumPy (Debian's python3-av) is missing");
+    return;
+  }
+  temporary_folder folder;
+  const auto path = folder.file("colours.mp4");
+  set_ffmpeg_log_level(AV_LOG_FATAL);
+  // Shapes of random colours on a noisy background of another colour: every chroma edge counts.
+  const synthetic_scene scene(scene_content::motion, motion_classes().front(), 320, 240, 30, 5);
+  write_synthetic_video(path, scene, 320, 240, 30, 8, {});
+
+  // Test view 0 of 1, 8 frames at stride 1: frames 0 to 7. Short side 240 and crop 240: nothing
+  // is scaled, and the centre crop starts at x = ceil((320 - 240) / 2) = 40.
+  auto request = test_request(8, 1, 0, 1, 240);
+  const auto ours = decode(path, request, 0);
+  REQUIRE(ours.clips.front().geometry.crop.x == 40);
+
+  const auto theirs_path = folder.file("pyav.rgb");
+  const std::string script =
+      "import av, numpy, sys\n"
+      "c = av.open(sys.argv[1])\n"
+      "f = [x.to_rgb().to_ndarray() for x in c.decode(video=0)][:8]\n"
+      "numpy.ascontiguousarray(numpy.stack(f)[:, :, 40:280, :]).tofile(sys.argv[2])\n";
+  const auto script_path = folder.file("pyav_frames.py");
+  std::ofstream(script_path) << script;
+  REQUIRE(std::system(
+              ("/usr/bin/python3 " + script_path + " " + path + " " + theirs_path).c_str()) == 0);
+  std::ifstream file(theirs_path, std::ios::binary);
+  const std::vector<std::uint8_t> theirs{std::istreambuf_iterator<char>(file), {}};
+  constexpr int frames = 8;
+  constexpr int size = 240;
+  REQUIRE(theirs.size() == static_cast<std::size_t>(frames) * size * size * 3);  // T x H x W x 3
+
+  double total = 0;
+  int largest = 0;
+  const auto& pixels = ours.pixels.front();  // 3 x T x S x S
+  for (int c = 0; c < 3; ++c) {
+    for (std::size_t i = 0; i < static_cast<std::size_t>(frames) * size * size; ++i) {
+      const int difference =
+          std::abs(int{pixels[static_cast<std::size_t>(c) * frames * size * size + i]} -
+                   int{theirs[3 * i + c]});
+      total += difference;
+      largest = std::max(largest, difference);
+    }
+  }
+  const double mean = total / (3.0 * frames * size * size);
+  MESSAGE("mean difference from PyAV: " << mean << " grey levels, largest " << largest);
+  CHECK(mean <= 0.5);
 }
