@@ -92,6 +92,60 @@ std::string chart_color(std::size_t index) {
   return palette[index % (sizeof palette / sizeof *palette)];
 }
 
+double outlier_clip_limit(const std::vector<double>& values) {
+  std::vector<double> finite;
+  for (double value : values) {
+    if (std::isfinite(value)) finite.push_back(value);
+  }
+  if (finite.empty()) return NAN;
+  std::sort(finite.begin(), finite.end());
+  // Linear-interpolated quartiles, as numpy.percentile.
+  auto quantile = [&finite](double q) {
+    const double position = q * static_cast<double>(finite.size() - 1);
+    const auto below = static_cast<std::size_t>(position);
+    const auto above = std::min(below + 1, finite.size() - 1);
+    return finite[below] +
+           (finite[above] - finite[below]) * (position - static_cast<double>(below));
+  };
+  const double q1 = quantile(0.25);
+  const double q3 = quantile(0.75);
+  const double fence = q3 + 3 * (q3 - q1);
+  double limit = finite.front();
+  for (double value : finite) {
+    if (value <= fence) limit = value;
+  }
+  return limit;
+}
+
+namespace {
+
+// Markers grow with their series' line, so that a wider series' marks show around a thinner one's.
+void draw_marker(std::ostringstream& svg, chart_series::mark marker, double x, double y,
+                 const std::string& color, double line_width) {
+  const double r = 2 + line_width / 2;
+  switch (marker) {
+    case chart_series::mark::none:
+      return;
+    case chart_series::mark::circle:
+      svg << "<circle cx=\"" << number(x) << "\" cy=\"" << number(y) << "\" r=\"" << number(r)
+          << "\" fill=\"" << color << "\"/>\n";
+      return;
+    case chart_series::mark::square:
+      svg << "<rect x=\"" << number(x - r) << "\" y=\"" << number(y - r) << "\" width=\""
+          << number(2 * r) << "\" height=\"" << number(2 * r) << "\" fill=\"white\" stroke=\""
+          << color << "\" stroke-width=\"1.5\"/>\n";
+      return;
+    case chart_series::mark::triangle:
+      svg << "<polygon points=\"" << number(x) << ',' << number(y - 1.3 * r) << ' '
+          << number(x - 1.3 * r) << ',' << number(y + r) << ' ' << number(x + 1.3 * r) << ','
+          << number(y + r) << "\" fill=\"white\" stroke=\"" << color
+          << "\" stroke-width=\"1.5\"/>\n";
+      return;
+  }
+}
+
+}  // namespace
+
 std::string render_svg(const chart& figure) {
   range x_range;
   for (const auto& panel : figure.panels) {
@@ -102,7 +156,8 @@ std::string render_svg(const chart& figure) {
   if (!x_range.valid()) x_range = {0, 1};
   if (x_range.high == x_range.low) x_range.high = x_range.low + 1;
 
-  double height = top_margin + bottom_margin;
+  const double panels_top = top_margin + (figure.subtitle.empty() ? 0 : 16);
+  double height = panels_top + bottom_margin;
   for (const auto& panel : figure.panels) height += panel.height + panel_gap;
   const double plot_width = figure.width - left_margin - right_margin;
   auto to_x = [&](double x) {
@@ -116,14 +171,32 @@ std::string render_svg(const chart& figure) {
   svg << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   svg << "<text x=\"" << number(figure.width / 2) << "\" y=\"24\" text-anchor=\"middle\" "
       << "font-size=\"16\">" << escape_xml(figure.title) << "</text>\n";
+  if (!figure.subtitle.empty()) {
+    svg << "<text x=\"" << number(figure.width / 2) << "\" y=\"42\" text-anchor=\"middle\">"
+        << escape_xml(figure.subtitle) << "</text>\n";
+  }
 
-  double top = top_margin;
+  double top = panels_top;
   for (std::size_t p = 0; p < figure.panels.size(); ++p) {
     const auto& panel = figure.panels[p];
+    double clip_at = std::numeric_limits<double>::infinity();
+    if (panel.clip_outliers && !panel.log_y) {
+      std::vector<double> values;
+      double largest = -std::numeric_limits<double>::infinity();
+      for (const auto& series : panel.series) {
+        for (double y : series.y) {
+          if (!std::isfinite(y)) continue;
+          values.push_back(y);
+          largest = std::max(largest, y);
+        }
+      }
+      const double limit = outlier_clip_limit(values);
+      if (std::isfinite(limit) && limit < largest) clip_at = limit;
+    }
     range y_range;
     for (const auto& series : panel.series) {
       for (double y : series.y) {
-        if (!panel.log_y || y > 0) y_range.add(panel.log_y ? std::log10(y) : y);
+        if (!panel.log_y || y > 0) y_range.add(panel.log_y ? std::log10(y) : std::min(y, clip_at));
       }
     }
     if (!y_range.valid()) y_range = {0, 1};
@@ -134,7 +207,7 @@ std::string render_svg(const chart& figure) {
     if (panel.log_y) y_range.low -= pad;
     const double bottom = top + panel.height;
     auto to_y = [&](double y) {
-      const double value = panel.log_y ? std::log10(std::max(y, 1e-300)) : y;
+      const double value = panel.log_y ? std::log10(std::max(y, 1e-300)) : std::min(y, clip_at);
       return bottom - (value - y_range.low) / (y_range.high - y_range.low) * panel.height;
     };
 
@@ -163,6 +236,14 @@ std::string render_svg(const chart& figure) {
     }
     svg << "<text transform=\"translate(16," << number((top + bottom) / 2)
         << ") rotate(-90)\" text-anchor=\"middle\">" << escape_xml(panel.y_label) << "</text>\n";
+    if (std::isfinite(clip_at)) {
+      // Top right: a training loss is lowest there, so the note rarely covers a curve.
+      char limit[32];
+      std::snprintf(limit, sizeof limit, "%.3g", clip_at);
+      svg << "<text x=\"" << number(left_margin + plot_width - 6) << "\" y=\"" << number(top + 14)
+          << "\" text-anchor=\"end\" fill=\"#555\">values above " << limit
+          << " drawn at the top edge</text>\n";
+    }
 
     for (double mark : figure.x_marks) {
       const double x = to_x(mark);
@@ -185,13 +266,18 @@ std::string render_svg(const chart& figure) {
         }
         points << number(x) << ',' << number(y) << ' ';
       }
-      svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\"" << dash
-          << " points=\"" << points.str() << "\"/>\n";
+      svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\""
+          << number(series.width) << "\"" << dash << " points=\"" << points.str() << "\"/>\n";
+      for (std::size_t i = 0; i < count && series.marker != chart_series::mark::none; ++i) {
+        if (!std::isfinite(series.y[i]) || (panel.log_y && series.y[i] <= 0)) continue;
+        draw_marker(svg, series.marker, to_x(series.x[i]), to_y(series.y[i]), color, series.width);
+      }
       const double legend_y = top + 16 + 16 * static_cast<double>(s);
       svg << "<line x1=\"" << number(left_margin + plot_width + 10) << "\" x2=\""
           << number(left_margin + plot_width + 28) << "\" y1=\"" << number(legend_y - 4)
-          << "\" y2=\"" << number(legend_y - 4) << "\" stroke=\"" << color
-          << "\" stroke-width=\"2\"" << dash << "/>\n";
+          << "\" y2=\"" << number(legend_y - 4) << "\" stroke=\"" << color << "\" stroke-width=\""
+          << number(std::max(2.0, series.width)) << "\"" << dash << "/>\n";
+      draw_marker(svg, series.marker, left_margin + plot_width + 19, legend_y - 4, color, 1.5);
       svg << "<text x=\"" << number(left_margin + plot_width + 32) << "\" y=\"" << number(legend_y)
           << "\">" << escape_xml(series.label) << "</text>\n";
     }

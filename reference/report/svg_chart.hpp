@@ -16,6 +16,10 @@ struct chart_series {
   bool step = false;  ///< y holds from x[i] until x[i + 1] (schedules), else straight lines
   std::string color;  ///< empty: taken from the palette
   bool dashed = false;
+  /// Pixels. Series that may coincide (the same curve of two runs) get different widths, the
+  /// widest drawn first, so that each stays visible.
+  double width = 1.5;
+  enum class mark { none, circle, square, triangle } marker = mark::none;  ///< at every point
 };
 
 struct chart_panel {
@@ -23,15 +27,24 @@ struct chart_panel {
   std::vector<chart_series> series;
   bool log_y = false;
   double height = 140;  ///< pixels
+  /// Fit the y axis to the bulk of the values: values far above it (beyond Q3 + 3 IQR of all
+  /// the panel's values, Tukey's far-out fence) are drawn at the top edge, and the axis label says
+  /// where it was cut, so that one diverging run does not flatten the others.
+  bool clip_outliers = false;
 };
 
 struct chart {
   std::string title;
+  std::string subtitle;  ///< a smaller line under the title (the runs' final accuracies)
   std::string x_label;
   std::vector<chart_panel> panels;
   std::vector<double> x_marks;  ///< dashed vertical lines across all panels (stage changes)
   double width = 960;           ///< pixels
 };
+
+/// The top of a clipped axis: the largest value within Tukey's far-out fence, or the largest
+/// value when none lies beyond it. NaN for no finite values.
+double outlier_clip_limit(const std::vector<double>& values);
 
 /// The chart as a standalone SVG document.
 std::string render_svg(const chart& figure);

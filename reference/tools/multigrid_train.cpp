@@ -30,7 +30,12 @@ constexpr const char* usage =
     "                stop once N epochs are done (run again to resume)\n"
     "  --demo        generate a motion dataset and train a small SlowFast twice on the CPU,\n"
     "                standard and multigrid, and compare them (output in demo-output/)\n"
-    "  KEY VALUE     overrides, as PySlowFast's opts: SOLVER.MAX_EPOCH 100\n"
+    "  KEY VALUE     overrides, as PySlowFast's opts: SOLVER.MAX_EPOCH 100;\n"
+    "                TRAIN.ENABLE False tests a checkpoint alone (TEST.CHECKPOINT_FILE_PATH,\n"
+    "                else OUTPUT_DIR's newest)\n"
+    "Output: progress on the terminal, and time-stamped in OUTPUT_DIR/stdout.log; metrics.jsonl,\n"
+    "report.svg, summary.txt, config.yaml and checkpoints/ beside it. OMP_NUM_THREADS sets\n"
+    "LibTorch's threads (the choice is printed at the start).\n"
     "Exit status: 0 done, 1 training failed, 2 bad usage or config, 128+N stopped by signal N\n"
     "(a checkpoint was written; run the same command to resume).\n";
 

@@ -13,6 +13,7 @@ struct run_layout {
   std::string metrics() const { return output_dir + "/metrics.jsonl"; }  ///< JSON lines
   std::string report() const { return output_dir + "/report.svg"; }
   std::string summary() const { return output_dir + "/summary.txt"; }
+  std::string stdout_log() const { return output_dir + "/stdout.log"; }  ///< what rank 0 printed
   std::string checkpoints() const { return output_dir + "/checkpoints"; }
 };
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "config/config_keys.hpp"
 #include "config/schedule_config.hpp"
 #include "report/atomic_file.hpp"
 #include "report/schedule_report.hpp"
@@ -74,22 +75,53 @@ std::string prefixed(const std::vector<run_record>& runs, const run_record& run,
 }
 
 // With several runs, each run keeps one colour in every panel (top-5 dashed), so that a colour
-// means a run throughout the report.
-void colour_by_run(chart& figure, const std::vector<run_record>& runs) {
+// means a run throughout the report. Runs that trained alike draw the same curves: the first run's
+// lines are the widest and the last's the thinnest, drawn on top, and each run marks its
+// evaluations with its own shape, so that no curve hides another.
+void style_by_run(chart& figure, const std::vector<run_record>& runs) {
   if (runs.size() < 2) return;
+  const chart_series::mark marks[] = {chart_series::mark::circle, chart_series::mark::square,
+                                      chart_series::mark::triangle};
   for (auto& panel : figure.panels) {
     for (auto& series : panel.series) {
       for (std::size_t r = 0; r < runs.size(); ++r) {
-        if (series.label.rfind(runs[r].label + ": ", 0) == 0) series.color = chart_color(r);
+        if (series.label.rfind(runs[r].label + ": ", 0) != 0) continue;
+        series.color = chart_color(r);
+        const auto later_runs = std::min<std::size_t>(runs.size() - 1 - r, 3);
+        series.width = 1.5 + 2.0 * static_cast<double>(later_runs);
+        if (series.marker != chart_series::mark::none) series.marker = marks[r % 3];
       }
     }
   }
+}
+
+// "standard: test top-1 75.50 % (30 views) · multigrid: ..." for the charts' subtitle.
+std::string final_accuracies(const std::vector<run_record>& runs) {
+  std::string text;
+  for (const auto& run : runs) {
+    const auto accuracy = run.final_accuracy();
+    if (accuracy.empty()) continue;
+    if (!text.empty()) text += " · ";
+    text += (runs.size() > 1 ? run.label + ": " : std::string()) + accuracy;
+  }
+  return text;
+}
+
+// "standard and multigrid" or "a, b and c".
+std::string run_names(const std::vector<run_record>& runs) {
+  std::string text;
+  for (std::size_t r = 0; r < runs.size(); ++r) {
+    if (r > 0) text += r + 1 == runs.size() ? " and " : ", ";
+    text += runs[r].label;
+  }
+  return text;
 }
 
 chart_series validation_series(const std::vector<run_record>& runs, const run_record& run,
                                bool top5, bool against_time, double time_scale) {
   chart_series series{prefixed(runs, run, top5 ? "val top-5" : "val top-1"), {}, {}, false, ""};
   series.dashed = top5;
+  series.marker = chart_series::mark::circle;
   for (const auto& record : run.metrics.evaluations) {
     if (record.split != "val") continue;
     series.x.push_back(against_time ? record.wall_seconds / time_scale : record.epoch + 1.0);
@@ -133,6 +165,19 @@ std::string svg_attribute(const std::string& tag, const std::string& name) {
 
 }  // namespace
 
+std::string run_record::final_accuracy() const {
+  const evaluation_metrics* last_test = nullptr;
+  const evaluation_metrics* last_validation = nullptr;
+  for (const auto& record : metrics.evaluations) {
+    if (record.split == "test") last_test = &record;
+    if (record.split == "val") last_validation = &record;
+  }
+  const auto* record = last_test ? last_test : last_validation;
+  if (record == nullptr) return "";
+  return record->split + " top-1 " + format_text("%.2f", record->top1) + " % (" +
+         std::to_string(record->views) + (record->views == 1 ? " view)" : " views)");
+}
+
 run_record load_run(const std::string& output_dir, const std::string& label) {
   const run_layout layout{output_dir};
   run_record run;
@@ -144,15 +189,17 @@ run_record load_run(const std::string& output_dir, const std::string& label) {
     auto cfg = read_schedule_config(tree);
     check_schedule_config(tree, cfg);
     run.schedule = std::move(cfg);
+    run.num_classes = static_cast<int>(tree.get(keys::model_num_classes));
   }
   return run;
 }
 
 chart run_epoch_chart(const std::vector<run_record>& runs) {
   chart figure;
-  figure.title = "training against epochs";
+  figure.title = run_names(runs) + ": training against epochs";
+  figure.subtitle = final_accuracies(runs);
   figure.x_label = "epoch";
-  chart_panel loss{"training loss", {}, false, 160};
+  chart_panel loss{"training loss", {}, false, 160, /*clip_outliers=*/true};
   chart_panel accuracy{"accuracy (%)", {}, false, 140};
   std::vector<chart_panel> schedule_panels;
   for (const auto& run : runs) {
@@ -165,7 +212,7 @@ chart run_epoch_chart(const std::vector<run_record>& runs) {
     }
     loss.series.push_back(binned(prefixed(runs, run, "loss"), x, y));
     accuracy.series.push_back(validation_series(runs, run, false, false, 1));
-    accuracy.series.push_back(validation_series(runs, run, true, false, 1));
+    if (run.shows_top5()) accuracy.series.push_back(validation_series(runs, run, true, false, 1));
     if (!run.schedule) continue;
     auto schedule = schedule_chart(*run.schedule, "");
     if (runs.size() == 1) figure.x_marks = schedule.x_marks;
@@ -183,7 +230,7 @@ chart run_epoch_chart(const std::vector<run_record>& runs) {
   figure.panels.push_back(std::move(loss));
   figure.panels.push_back(std::move(accuracy));
   for (auto& panel : schedule_panels) figure.panels.push_back(std::move(panel));
-  colour_by_run(figure, runs);
+  style_by_run(figure, runs);
   return figure;
 }
 
@@ -192,9 +239,10 @@ chart run_time_chart(const std::vector<run_record>& runs) {
   const bool hours = largest > 2 * 3600;
   const double scale = hours ? 3600 : 60;
   chart figure;
-  figure.title = "training against wall-clock";
+  figure.title = run_names(runs) + ": training against wall-clock";
+  figure.subtitle = final_accuracies(runs);
   figure.x_label = hours ? "wall-clock (hours)" : "wall-clock (minutes)";
-  chart_panel loss{"training loss", {}, false, 160};
+  chart_panel loss{"training loss", {}, false, 160, /*clip_outliers=*/true};
   chart_panel accuracy{"accuracy (%)", {}, false, 140};
   chart_panel batch{"global batch (clips)", {}, false, 100};
   chart_panel lr{"learning rate", {}, true, 120};
@@ -207,7 +255,8 @@ chart run_time_chart(const std::vector<run_record>& runs) {
     }
     loss.series.push_back(binned(prefixed(runs, run, "loss"), x, y));
     accuracy.series.push_back(validation_series(runs, run, false, true, scale));
-    accuracy.series.push_back(validation_series(runs, run, true, true, scale));
+    if (run.shows_top5())
+      accuracy.series.push_back(validation_series(runs, run, true, true, scale));
     batch.series.push_back(recorded_steps(
         prefixed(runs, run, "global batch"), run.metrics.iterations, scale,
         [](const iteration_metrics& record) { return double(record.shape.global_batch); }));
@@ -216,7 +265,7 @@ chart run_time_chart(const std::vector<run_record>& runs) {
                                        [](const iteration_metrics& record) { return record.lr; }));
   }
   figure.panels = {loss, accuracy, batch, lr};
-  colour_by_run(figure, runs);
+  style_by_run(figure, runs);
   return figure;
 }
 
@@ -276,7 +325,8 @@ std::string run_summary_table(const std::vector<run_record>& runs) {
     std::string validation = "-";
     std::string test = "-";
     for (const auto& record : metrics.evaluations) {
-      const auto text = format_text("%.2f", record.top1) + "/" + format_text("%.2f", record.top5);
+      const auto text = format_text("%.2f", record.top1) + "/" +
+                        (run.shows_top5() ? format_text("%.2f", record.top5) : "-");
       if (record.split == "val") validation = text;
       if (record.split == "test") test = text + " (" + std::to_string(record.views) + ")";
     }

@@ -36,6 +36,7 @@ train_section read_train_section(const config_tree& tree) {
 test_section read_test_section(const config_tree& tree, int processes) {
   test_section test;
   test.enable = tree.get(keys::test_enable);
+  test.checkpoint_file_path = tree.get(keys::test_checkpoint_file_path);
   test.dataset = tree.get(keys::test_dataset);
   test.batch_size = read_at_least(tree, keys::test_batch_size, 1);
   if (test.batch_size % processes != 0) {

@@ -30,6 +30,7 @@ struct train_section {
 
 struct test_section {
   bool enable = true;                ///< TEST.ENABLE
+  std::string checkpoint_file_path;  ///< TEST.CHECKPOINT_FILE_PATH: weights to test alone
   std::string dataset = "kinetics";  ///< TEST.DATASET
   int batch_size = 8;                ///< TEST.BATCH_SIZE, global
   int num_ensemble_views = 10;       ///< TEST.NUM_ENSEMBLE_VIEWS, clips per video

@@ -1,8 +1,11 @@
 #include "train/trainer.hpp"
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
+#include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <multigrid/evaluation_schedule.hpp>
@@ -42,6 +45,7 @@
 #include "train/run_layout.hpp"
 #include "train/run_report.hpp"
 #include "train/shutdown_signal.hpp"
+#include "train/thread_budget.hpp"
 #include "train/throughput_meter.hpp"
 #include "train/training_step.hpp"
 
@@ -86,13 +90,28 @@ class training_run {
       : options_(options), config_(read_run_config(tree)), layout_{config_.train.output_dir} {
     // PySlowFast keys this trainer does not use, given on the command line: said before training.
     for (const auto& key : tree.unread_overrides()) {
-      std::fprintf(options_.out, "warning: %s is a PySlowFast key this trainer does not use\n",
-                   key.c_str());
+      print("warning: " + key + " is a PySlowFast key this trainer does not use");
     }
   }
 
   training_outcome run() {
+    try {
+      return run_logged();
+    } catch (const std::exception& error) {
+      // The log of a job that failed says why, as its terminal did.
+      if (log_file_) {
+        std::fprintf(log_file_.get(), "%serror: %s\n", log_time_prefix(std::time(nullptr)).c_str(),
+                     error.what());
+        std::fflush(log_file_.get());
+      }
+      throw;
+    }
+  }
+
+ private:
+  training_outcome run_logged() {
     const auto started = clock::now();
+    if (!config_.train.train.enable) return test_only(started);
     setup();
     training_outcome outcome;
     outcome.output_dir = layout_.output_dir;
@@ -108,8 +127,33 @@ class training_run {
     return outcome;
   }
 
- private:
-  bool is_main() const { return group_->rank() == 0; }
+  bool is_main() const { return !group_ || group_->rank() == 0; }
+
+  /// A block of text for the terminal and OUTPUT_DIR/stdout.log (rank 0 only). Before the run is
+  /// accepted and its folder made, the log's part is kept and written when the log opens.
+  void print(const std::string& text) {
+    if (!is_main()) return;
+    std::fprintf(options_.out, "%s\n", text.c_str());
+    std::fflush(options_.out);
+    if (log_file_) {
+      std::fprintf(log_file_.get(), "%s\n", text.c_str());
+      std::fflush(log_file_.get());
+    } else {
+      early_output_ += text + "\n";
+    }
+  }
+
+  void open_log() {
+    const auto path = layout_.stdout_log();
+    log_file_.reset(std::fopen(path.c_str(), "a"));
+    if (!log_file_) {
+      throw config_error("OUTPUT_DIR = " + layout_.output_dir + ": cannot write " + path + ": " +
+                         std::strerror(errno));
+    }
+    std::fputs(early_output_.c_str(), log_file_.get());
+    std::fflush(log_file_.get());
+    early_output_.clear();
+  }
 
   /// A line for the user (rank 0 only). The loaders report broken videos from their threads.
   void say(const std::string& text) {
@@ -118,8 +162,7 @@ class training_run {
     if (progress_) {
       progress_->message(text);
     } else {
-      std::fprintf(options_.out, "%s\n", text.c_str());
-      std::fflush(options_.out);
+      print(text);
     }
   }
 
@@ -134,7 +177,8 @@ class training_run {
     std::fprintf(stderr, "rank %d: %s\n", group_->rank(), text.c_str());
   }
 
-  void setup() {
+  /// What every run needs before it reads data: the device, the process group, threads, seeds.
+  void setup_process() {
     const auto environment = read_distributed_environment();
     check_world_size(environment, config_.train.num_gpus);
     device_ = select_device(config_.train.device, environment.local_rank);
@@ -145,17 +189,17 @@ class training_run {
     normalization_.emplace(config_.data.mean, config_.data.std, device_);
     group_ = process_group::join(environment, process_group_options_for(config_.train, device_));
 
-    // Debian's LibTorch starts with one intra-op thread whatever the machine has; use the cores
-    // this process has unless OMP_NUM_THREADS says otherwise.
-    if (std::getenv("OMP_NUM_THREADS") == nullptr) {
-      const auto cores = std::max(1u, std::thread::hardware_concurrency());
-      at::set_num_threads(
-          static_cast<int>(std::max(1u, cores / static_cast<unsigned>(group_->size()))));
-    }
+    const auto threads =
+        this_process_thread_budget(group_->size(), config_.train.data_loader.num_workers);
+    at::set_num_threads(threads.intra_op_threads());
+    if (is_main()) print(threads.describe());
     seed_torch(config_.train.rng_seed, group_->rank());
     use_deterministic_algorithms(config_.train.train.deterministic);
     if (device_.is_cuda()) compat::set_cudnn_benchmark(!config_.train.train.deterministic);
+  }
 
+  void setup() {
+    setup_process();
     // The data the configuration names: a missing folder or file is the configuration's fault.
     try {
       train_set_ = std::make_shared<const video_dataset>(load_split(config_.data, "train"));
@@ -180,30 +224,21 @@ class training_run {
     if (is_main()) {
       // What the run will do with this training set, and where it is in the region where
       // multigrid was seen to fail (docs/training.md), before any time is spent.
-      std::fprintf(options_.out, "%s: %lld training videos in %d classes (%s)\n%s", label().c_str(),
-                   static_cast<long long>(train_set_->size()), train_set_->num_classes(),
-                   train_set_->source().c_str(),
-                   schedule_table(config_.schedule, train_set_->size()).c_str());
+      auto table = schedule_table(config_.schedule, train_set_->size());
+      if (!table.empty() && table.back() == '\n') table.pop_back();
+      print(label() + ": " + std::to_string(train_set_->size()) + " training videos in " +
+            std::to_string(train_set_->num_classes()) + " classes (" + train_set_->source() +
+            ")\n" + table);
       for (const auto& line :
            schedule_fit_warnings(config_.schedule, train_set_->size(), slowfast_spatial_stride())) {
-        std::fprintf(options_.out, "warning: %s\n", line.c_str());
+        print("warning: " + line);
       }
-      std::fflush(options_.out);
     }
 
-    model_ = SlowFast(config_.model);
-    model_->to(device_);
-    if (device_.is_cuda()) {
-      torch::NoGradGuard no_grad;
-      for (auto& parameter : model_->parameters()) {
-        if (parameter.dim() == 5) {
-          parameter.set_data(parameter.data().contiguous(at::MemoryFormat::ChannelsLast3d));
-        }
-      }
-    }
+    build_model();
     if (is_main() && config_.log_model_info) {
       const auto summary = summarize_model(model_, distinct_clip_sizes(config_.schedule));
-      std::fprintf(options_.out, "%s\n", format_model_summary(summary, config_.model).c_str());
+      print(format_model_summary(summary, config_.model));
     }
 
     optimizer_ = std::make_unique<training_optimizer>(split_batch_norm_parameters(*model_),
@@ -220,8 +255,9 @@ class training_run {
     // The run is accepted: only now does OUTPUT_DIR get its files.
     if (is_main()) {
       create_output_dir();
-      std::fprintf(options_.out, "%s: training with config:\n%s\n", label().c_str(),
-                   config_.resolved.yaml().c_str());
+      open_log();
+      print(log_time_prefix(std::time(nullptr)) + label() + ": training with config:\n" +
+            config_.resolved.yaml());
       try {
         save_resolved_config(config_.resolved, layout_.config());
       } catch (const std::exception& error) {
@@ -274,8 +310,105 @@ class training_run {
     }
     if (is_main()) {
       metrics_ = std::make_unique<metrics_log>(layout_.metrics());
-      progress_ = std::make_unique<progress_display>(options_.out, config_.train.log_period);
+      progress_ = std::make_unique<progress_display>(options_.out, config_.train.log_period,
+                                                     log_file_.get());
     }
+  }
+
+  void build_model() {
+    model_ = SlowFast(config_.model);
+    model_->to(device_);
+    if (device_.is_cuda()) {
+      torch::NoGradGuard no_grad;
+      for (auto& parameter : model_->parameters()) {
+        if (parameter.dim() == 5) {
+          parameter.set_data(parameter.data().contiguous(at::MemoryFormat::ChannelsLast3d));
+        }
+      }
+    }
+  }
+
+  /// TRAIN.ENABLE False: the multi-view test of one checkpoint, as PySlowFast's test_net. The
+  /// weights: TEST.CHECKPOINT_FILE_PATH, else the newest good checkpoint in OUTPUT_DIR, else
+  /// TRAIN.CHECKPOINT_FILE_PATH.
+  training_outcome test_only(clock::time_point started) {
+    const auto& test = config_.train.test;
+    if (!test.enable) {
+      throw config_error(
+          "TRAIN.ENABLE = False tests a checkpoint, and TEST.ENABLE = False: nothing to do");
+    }
+    setup_process();
+    try {
+      // The training set's classes, when its annotation file is there, keep the labels as the
+      // model learnt them; else the test set's own.
+      const auto train = optional_split(config_.data, "train", {});
+      test_set_ = std::make_shared<const video_dataset>(load_split(
+          config_.data, "test", train ? train->class_names() : std::vector<std::string>{}));
+    } catch (const dataset_error& error) {
+      throw config_error(std::string("DATA.PATH_TO_DATA_DIR = ") + config_.data.path_to_data_dir +
+                         ": " + error.what());
+    }
+    if (test_set_->empty()) {
+      throw config_error("DATA.PATH_TO_DATA_DIR = " + config_.data.path_to_data_dir +
+                         ": the test set " + test_set_->source() + " has no videos");
+    }
+    if (test_set_->num_classes() > config_.model.num_classes) {
+      throw config_error("MODEL.NUM_CLASSES = " + std::to_string(config_.model.num_classes) +
+                         ": the test set " + test_set_->source() + " has " +
+                         std::to_string(test_set_->num_classes()) + " classes");
+    }
+    build_model();
+    const auto weights = weights_to_test();
+    opened_checkpoint checkpoint(weights);
+    checkpoint.load_model(parts().load_model);
+    model_->pool_batch_norm_statistics();
+    if (is_main()) {
+      create_output_dir();
+      open_log();
+      print(log_time_prefix(std::time(nullptr)) + label() + ": testing " + weights + " on " +
+            std::to_string(test_set_->size()) + " videos (" + test_set_->source() +
+            ") with config:\n" + config_.resolved.yaml());
+      metrics_ = std::make_unique<metrics_log>(layout_.metrics());
+      progress_ = std::make_unique<progress_display>(options_.out, config_.train.log_period,
+                                                     log_file_.get());
+    }
+    optimizer_ = std::make_unique<training_optimizer>(split_batch_norm_parameters(*model_),
+                                                      sgd_settings_from(config_.train.optimizer));
+    step_ = std::make_unique<training_step>(model_, *optimizer_, nullptr, device_);
+    position_ = checkpoint.state().position;
+    training_outcome outcome;
+    outcome.output_dir = layout_.output_dir;
+    run_test(outcome, "of " + weights);
+    if (is_main()) metrics_->sync();
+    outcome.completed = true;
+    outcome.total_seconds = seconds_since(started);
+    return outcome;
+  }
+
+  std::string weights_to_test() {
+    const auto& chosen = config_.train.test.checkpoint_file_path;
+    if (!chosen.empty()) {
+      if (!std::filesystem::is_regular_file(chosen)) {
+        throw config_error("TEST.CHECKPOINT_FILE_PATH = " + chosen + ": no such file");
+      }
+      return chosen;
+    }
+    checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
+    std::vector<std::string> skipped;
+    const auto latest = checkpoints_->latest(&skipped);
+    for (const auto& reason : skipped) say("skipping a damaged checkpoint: " + reason);
+    if (latest) return *latest;
+    const auto& initial = config_.train.train.checkpoint_file_path;
+    if (!initial.empty()) {
+      if (!std::filesystem::is_regular_file(initial)) {
+        throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial + ": no such file");
+      }
+      return initial;
+    }
+    throw config_error(
+        "TRAIN.ENABLE = False: no weights to test; set TEST.CHECKPOINT_FILE_PATH, or "
+        "OUTPUT_DIR to a run with checkpoints (" +
+        layout_.checkpoints() + " has none)");
   }
 
   std::string label() const {
@@ -381,6 +514,7 @@ class training_run {
     const double wall_at_start = position_.wall_seconds;
     const auto started = clock::now();
     auto wall = [&] { return wall_at_start + seconds_since(started); };
+    std::int64_t iterations_here = 0;  // by this process, for the time left
     const int epochs = plan_->epochs();
     const int first_epoch = position_.epoch;
     for (int epoch = first_epoch; epoch < epochs; ++epoch) {
@@ -427,6 +561,7 @@ class training_run {
         const double mean_loss = agreement[0].item<double>() / group_->size();
         if (device_.is_cuda()) torch::cuda::synchronize();
         meter.iteration_done(step.shape.global_batch);
+        ++iterations_here;
         loss_sum += mean_loss;
         ++loss_count;
         position_.iteration_in_epoch = step.iteration + 1;
@@ -451,6 +586,10 @@ class training_run {
           state.epochs = epochs;
           state.iteration = step.iteration;
           state.iterations = step.iterations_in_epoch;
+          state.global_iteration = step.global_iteration;
+          state.total_iterations = plan_->total_iterations();
+          state.seconds_per_iteration =
+              seconds_since(started) / static_cast<double>(iterations_here);
           state.stage = step.stage;
           state.shape = record.shape;
           state.lr = step.lr;
@@ -543,8 +682,9 @@ class training_run {
     if (is_main()) metrics_->sync();
   }
 
+  /// `when`: "after epoch 3" by default, or what was evaluated ("of checkpoint.ckpt").
   void record_evaluation(int epoch, const std::string& split, int views,
-                         const evaluation_result& result) {
+                         const evaluation_result& result, const std::string& when = "") {
     evaluation_metrics record;
     record.epoch = epoch;
     record.step = position_.global_iteration;
@@ -558,32 +698,41 @@ class training_run {
     history_.evaluations.push_back(record);
     if (!is_main()) return;
     metrics_->append(record);
+    char top5[32] = "";
+    // With five classes or fewer every video is in the top five.
+    if (config_.model.num_classes > 5)
+      std::snprintf(top5, sizeof top5, ", top-5 %.2f%%", result.top5);
     char line[256];
-    std::snprintf(line, sizeof line,
-                  "%s after epoch %d: top-1 %.2f%%, top-5 %.2f%% over %lld videos (%d view%s)",
-                  split.c_str(), epoch + 1, result.top1, result.top5,
-                  static_cast<long long>(result.videos), views, views == 1 ? "" : "s");
-    say(line);
+    std::snprintf(line, sizeof line, ": top-1 %.2f%%%s over %lld videos (%d view%s)", result.top1,
+                  top5, static_cast<long long>(result.videos), views, views == 1 ? "" : "s");
+    say(split + " " + (when.empty() ? "after epoch " + std::to_string(epoch + 1) : when) + line);
   }
 
   void final_test(training_outcome& outcome) {
     outcome.validation = last_validation_;
     if (!config_.train.test.enable || !test_set_ || test_set_->empty()) return;
+    run_test(outcome, "");
+  }
+
+  /// The multi-view test of the model as it is now.
+  void run_test(training_outcome& outcome, const std::string& when) {
     const auto& data = config_.data;
     const auto& test = config_.train.test;
     const int batch = std::max(1, test.batch_size / group_->size());
     auto options = loader_options_from(data, group_->rank(), group_->size(),
                                        static_cast<std::uint64_t>(config_.train.rng_seed));
     options.report = [this](const std::string& line) { say_on_every_rank(line); };
-    evaluation_loader loader(test_set_,
-                             test_views(data.num_frames, data.sampling_rate, data.test_crop_size,
-                                        test.num_ensemble_views, test.num_spatial_crops,
-                                        data.train_jitter_scales[0], batch, data.target_fps),
-                             options);
+    evaluation_loader loader(
+        test_set_,
+        test_views(data.num_frames, data.sampling_rate, data.test_crop_size,
+                   test.num_ensemble_views, test.num_spatial_crops, data.train_jitter_scales[0],
+                   batch, data.target_fps, data.use_offset_sampling),
+        options);
     const auto result =
         evaluate(*step_, loader, config_.model.num_classes, *normalization_, *group_);
-    record_evaluation(plan_->epochs() - 1, "test", test.num_ensemble_views * test.num_spatial_crops,
-                      result);
+    const int epoch = plan_ ? plan_->epochs() - 1 : std::max(0, position_.epoch - 1);
+    record_evaluation(epoch, "test", test.num_ensemble_views * test.num_spatial_crops, result,
+                      when);
     outcome.test = result;
   }
 
@@ -604,6 +753,8 @@ class training_run {
   // Before the loaders, so that they are destroyed after them: a loader's worker may still report
   // a broken video through say() while the loader joins it.
   std::mutex say_mutex_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file_{nullptr, &std::fclose};
+  std::string early_output_;  ///< printed before the log opened
   std::unique_ptr<progress_display> progress_;
   std::shared_ptr<process_group> group_;
   std::shared_ptr<const video_dataset> train_set_;

@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <regex>
 #include <string>
 
 #include "train/throughput_meter.hpp"
@@ -24,6 +26,9 @@ progress_state state_at(std::int64_t iteration) {
   state.clips_per_second = 412.34;
   state.data_wait_share = 0.12;
   state.epoch_seconds = 5.0 * static_cast<double>(iteration + 1);
+  state.global_iteration = 20 + iteration;
+  state.total_iterations = 400;
+  state.seconds_per_iteration = 5;
   return state;
 }
 
@@ -39,16 +44,32 @@ std::string contents(std::FILE* file) {
 
 }  // namespace
 
-TEST_CASE("the progress fields show stage, shape, LR, loss, speed and data wait") {
+TEST_CASE("the progress fields show position, stage, shape, LR, loss, speed, data wait and ETA") {
   const auto text = format_progress_fields(state_at(4));
-  CHECK(text == "epoch 3/40 stage 1 B 16x8x112 lr 0.08 loss 2.3141 412.3 clips/s data 12%");
+  // 375 iterations left at 5 s each.
+  CHECK(text ==
+        "epoch 3/40 iter 5/10 (25/400) stage 1 B 16x8x112 lr 0.08 loss 2.3141 412.3 clips/s "
+        "data 12% eta 31:15");
+  auto unknown = state_at(4);
+  unknown.seconds_per_iteration = 0;
+  CHECK(run_seconds_left(unknown) < 0);
+  CHECK(format_progress_fields(unknown).find("eta --:--") != std::string::npos);
 }
 
-TEST_CASE("the bar fills with the epoch and estimates the time left") {
-  const auto half = format_progress_bar(state_at(4), 10);
-  CHECK(half.rfind("[#####.....] 5/10 00:25<00:25 epoch 3/40", 0) == 0);
-  const auto full = format_progress_bar(state_at(9), 10);
-  CHECK(full.rfind("[##########] 10/10 00:50<00:00", 0) == 0);
+TEST_CASE("the terminal line fills its bar with the epoch and drops fields to fit the width") {
+  const auto half = format_progress_bar(state_at(4), 200);
+  CHECK(half ==
+        "[############............] 5/10 00:25<00:25 epoch 3/40 stage 1 B 16x8x112 lr 0.08 "
+        "loss 2.3141 412.3 clips/s data 12% eta 31:15");
+  CHECK(format_progress_bar(state_at(9), 200)
+            .rfind("[########################] 10/10 00:50<00:00", 0) == 0);
+  // An 80-column terminal: the bar, the epoch's times and the stage go.
+  const auto narrow = format_progress_bar(state_at(4), 80);
+  CHECK(narrow ==
+        "5/10 epoch 3/40 B 16x8x112 lr 0.08 loss 2.3141 412.3 clips/s data 12% eta 31:15");
+  // Narrower still: the position, LR and loss stay whole.
+  CHECK(format_progress_bar(state_at(4), 40) == "5/10 epoch 3/40 lr 0.08 loss 2.3141");
+  CHECK(format_progress_bar(state_at(4), 20).size() == 19);
 }
 
 TEST_CASE("not on a terminal: one plain line every LOG_PERIOD iterations and at the end") {
@@ -67,9 +88,34 @@ TEST_CASE("not on a terminal: one plain line every LOG_PERIOD iterations and at 
   CHECK(text.find('\r') == std::string::npos);
   CHECK(std::count(text.begin(), text.end(), '\n') ==
         3 + 2);  // iterations 4, 8, 10; summary; message
+  // Every line of a log starts with the local time.
+  const std::regex stamped(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d epoch 3/40 iter 4/10 \(24/400\))");
+  CHECK(std::regex_search(text, stamped));
   CHECK(text.find("epoch 3/40 done: stage 0 B 0x0x0, 10 iterations, loss 2.0000") !=
         std::string::npos);
   CHECK(text.find("val top-1 12.50%\n") != std::string::npos);
+}
+
+TEST_CASE("on a terminal the log file still gets the time-stamped lines") {
+  std::FILE* terminal = std::tmpfile();
+  std::FILE* log = std::tmpfile();
+  REQUIRE(terminal != nullptr);
+  REQUIRE(log != nullptr);
+  progress_display display(terminal, /*interactive=*/true, /*log_period=*/5, log);
+  for (std::int64_t i = 0; i < 10; ++i) display.update(state_at(i));
+  display.message("val after epoch 3: top-1 12.50%");
+  const auto on_terminal = contents(terminal);
+  const auto logged = contents(log);
+  std::fclose(terminal);
+  std::fclose(log);
+  CHECK(on_terminal.find("val after epoch 3: top-1 12.50%\n") != std::string::npos);
+  CHECK(on_terminal.find("iter 5/10") == std::string::npos);  // the bar shows "5/10"
+  CHECK(logged.find('\r') == std::string::npos);
+  CHECK(std::count(logged.begin(), logged.end(), '\n') == 3);  // iterations 5, 10; message
+  CHECK(
+      std::regex_search(logged, std::regex(R"(\d\d:\d\d:\d\d epoch 3/40 iter 10/10 \(30/400\))")));
+  CHECK(
+      std::regex_search(logged, std::regex(R"(\d\d:\d\d:\d\d val after epoch 3: top-1 12.50%\n)")));
 }
 
 TEST_CASE("on a terminal: the bar is redrawn in place and cleared before other lines") {
@@ -81,7 +127,8 @@ TEST_CASE("on a terminal: the bar is redrawn in place and cleared before other l
   display.message("evaluating");
   const auto text = contents(file);
   std::fclose(file);
-  CHECK(text.rfind("\r\033[K[", 0) == 0);
+  CHECK(text.rfind("\r\033[K", 0) == 0);
+  CHECK(text.find("1/10 ") != std::string::npos);
   CHECK(text.find("10/10") != std::string::npos);
   CHECK(text.find("\r\033[Kevaluating\n") != std::string::npos);
 }

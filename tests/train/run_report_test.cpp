@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -111,6 +112,16 @@ TEST_CASE("the report of two runs shares the axes and draws both schedules") {
     }
   }
   CHECK(chart_color(0) != chart_color(1));
+  // Runs that trained alike must not hide each other: the first run's lines are wider, and each
+  // run marks its evaluations with its own shape.
+  CHECK(epoch_chart.panels[0].series[0].width > epoch_chart.panels[0].series[1].width);
+  CHECK(epoch_chart.panels[1].series[0].marker != chart_series::mark::none);
+  CHECK(epoch_chart.panels[1].series[0].marker != epoch_chart.panels[1].series[2].marker);
+  // The charts name the runs and their final accuracies.
+  CHECK(epoch_chart.title == "standard and multigrid: training against epochs");
+  CHECK(epoch_chart.subtitle ==
+        "standard: test top-1 42.00 % (30 views) · multigrid: test top-1 42.00 % (30 views)");
+  CHECK(runs[0].final_accuracy() == "test top-1 42.00 % (30 views)");
   const auto time_chart = run_time_chart(runs);
   REQUIRE(time_chart.panels.size() == 4);
   CHECK(time_chart.panels[3].series[0].color == chart_color(0));
@@ -140,6 +151,63 @@ TEST_CASE("the report of two runs shares the axes and draws both schedules") {
           R"(standard\s+3\s+30\s+0:00:31\s+8\.0\s+0\.3333\s+30\.00/32\.00\s+42\.00/80\.00 \(30\))")));
   CHECK(std::regex_search(
       table, std::regex(R"(multigrid\s+4\s+24\s+0:00:13\s+64\.0\s+0\.2500\s+40\.00/42\.00)")));
+}
+
+TEST_CASE("with five classes or fewer the report shows no top-5, which is always 100 %") {
+  temporary_folder folder("report-top5");
+  const run_layout few{folder.file("few")};
+  write_run(few, 2, 4, 8, 1.0, std::string(standard_config) + "MODEL:\n  NUM_CLASSES: 5\n");
+  const auto run = load_run(few.output_dir);
+  CHECK(run.num_classes == 5);
+  CHECK_FALSE(run.shows_top5());
+  const auto epoch_chart = run_epoch_chart({run});
+  REQUIRE(epoch_chart.panels[1].series.size() == 1);
+  CHECK(epoch_chart.panels[1].series[0].label == "val top-1");
+  CHECK(epoch_chart.title == "few: training against epochs");
+  CHECK(run_report_svg({run}).find("top-5") == std::string::npos);
+  CHECK(std::regex_search(run_summary_table({run}), std::regex(R"(20\.00/-\s+42\.00/- \(30\))")));
+
+  const run_layout many{folder.file("many")};
+  write_run(many, 2, 4, 8, 1.0, std::string(standard_config) + "MODEL:\n  NUM_CLASSES: 6\n");
+  CHECK(run_epoch_chart({load_run(many.output_dir)}).panels[1].series.size() == 2);
+}
+
+TEST_CASE("the loss axis fits the bulk of the values, not one run's divergence") {
+  // numpy.percentile([1, 2, 3, 4, 100], [25, 75]) = 2, 4: the far-out fence is 4 + 3 * 2 = 10.
+  CHECK(outlier_clip_limit({1, 2, 3, 4, 100}) == 4);
+  CHECK(outlier_clip_limit({1, 2, 3, 4, 10}) == 10);  // on the fence: kept
+  CHECK(outlier_clip_limit({3, NAN, 1}) == 3);
+  CHECK(std::isnan(outlier_clip_limit({NAN})));
+
+  temporary_folder folder("report-outlier");
+  const run_layout calm{folder.file("calm")};
+  const run_layout diverged{folder.file("diverged")};
+  write_run(calm, 3, 10, 8, 1.0, standard_config);
+  write_run(diverged, 3, 10, 8, 1.0, standard_config);
+  {
+    // The second run's loss explodes over its last iterations.
+    metrics_log log(diverged.metrics());
+    for (int i = 0; i < 3; ++i) {
+      iteration_metrics record;
+      record.epoch = 2;
+      record.iteration = 10 + i;
+      record.global_iteration = 30 + i;
+      record.shape = {8, 8, 8, 112};
+      record.loss = 1e4 * (i + 1);
+      record.wall_seconds = 31 + i;
+      log.append(record);
+    }
+  }
+  const std::vector<run_record> runs = {load_run(calm.output_dir), load_run(diverged.output_dir)};
+  const auto figure = run_epoch_chart(runs);
+  CHECK(figure.panels[0].clip_outliers);
+  const auto svg = render_svg(figure);
+  const auto note = svg.find("drawn at the top edge");
+  REQUIRE(note != std::string::npos);
+  // The axis ends near the calm runs' largest loss (3), not at 30,000.
+  CHECK(svg.find("values above 3 drawn") != std::string::npos);
+  // A panel without outliers is not cut.
+  CHECK(render_svg(run_epoch_chart({runs[0]})).find("drawn at the top edge") == std::string::npos);
 }
 
 TEST_CASE("a crashed run without config or finished epoch still gives a report") {

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <multigrid/plan.hpp>
 #include <multigrid/schedule_warnings.hpp>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -153,6 +155,43 @@ TEST_CASE("A short run on generated videos learns the motion classes") {
   const auto metrics = read_metrics(directory.file("metrics.jsonl"));
   CHECK(static_cast<std::int64_t>(metrics.iterations.size()) == outcome.iterations);
   CHECK(metrics.epochs.size() == 20);
+
+  // OUTPUT_DIR/stdout.log holds what the terminal showed, time-stamped, from the start.
+  const auto log = read_whole_file(directory.file("stdout.log"));
+  CHECK(contains(log, "training videos in 4 classes"));
+  CHECK(contains(log, "threads: 1 for LibTorch's operators (OMP_NUM_THREADS)"));
+  CHECK(contains(log, "training with config:"));
+  CHECK(std::regex_search(log, std::regex(R"(\d\d:\d\d:\d\d epoch 20/20 done: )")));
+  CHECK(std::regex_search(log, std::regex(R"(\d\d:\d\d:\d\d test after epoch 20: top-1 )")));
+  CHECK_FALSE(contains(log, "top-5"));  // four classes: always in the top five
+
+  // TRAIN.ENABLE False tests the newest checkpoint alone: the same weights and views give the
+  // same accuracy, and nothing is trained.
+  auto test_tree = small_run_tree(directory.path(), {"TRAIN.ENABLE", "False"});
+  const auto tested = train_quietly(test_tree);
+  CHECK(tested.completed);
+  REQUIRE(tested.test.has_value());
+  CHECK(tested.test->top1 == outcome.test->top1);
+  CHECK(tested.test->videos == outcome.test->videos);
+  CHECK(read_metrics(directory.file("metrics.jsonl")).iterations.size() ==
+        metrics.iterations.size());
+  CHECK(
+      contains(read_whole_file(directory.file("stdout.log")),
+               "test of " + directory.path() + "/checkpoints/checkpoint_epoch_00020.ckpt: top-1"));
+}
+
+TEST_CASE("TRAIN.ENABLE False without weights to test exits 2 saying where it looked") {
+  temporary_directory directory;
+  const auto config = write_config(directory, directory.file("run"));
+  const auto result = run_process(train_tool, {config, "TRAIN.ENABLE", "False"});
+  CHECK(result.exit_code == 2);
+  CHECK(contains(result.err, "no weights to test; set TEST.CHECKPOINT_FILE_PATH"));
+  const auto missing = run_process(
+      train_tool,
+      {config, "TRAIN.ENABLE", "False", "TEST.CHECKPOINT_FILE_PATH", directory.file("none.ckpt")});
+  CHECK(missing.exit_code == 2);
+  CHECK(contains(missing.err,
+                 "TEST.CHECKPOINT_FILE_PATH = " + directory.file("none.ckpt") + ": no such file"));
 }
 
 TEST_CASE("Two epochs straight equal one epoch, a resume, and one more") {
@@ -408,12 +447,12 @@ TEST_CASE("DATA.MAX_FAILURE_SHARE decides how many broken training videos a run 
   INFO(tolerant.err);
   CHECK(tolerant.exit_code == 0);
   CHECK(contains(tolerant.out, "broken video skipped: " + data + "/not_a_video_"));
-  // Each of the 32 broken videos is named once, on a line of its own.
-  const auto lines = "\n" + tolerant.out;
+  // Each of the 32 broken videos is named once, on a line of its own (after the log's time).
+  std::istringstream lines(tolerant.out);
+  const std::regex named_line(R"(^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d broken video skipped: .*)");
   std::size_t named = 0;
-  for (auto at = lines.find("\nbroken video skipped: "); at != std::string::npos;
-       at = lines.find("\nbroken video skipped: ", at + 1)) {
-    ++named;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_match(line, named_line)) ++named;
   }
   CHECK(named == 32);
   const auto strict = run_process(train_tool, with({"OUTPUT_DIR", directory.file("strict")}));

@@ -1,0 +1,36 @@
+#pragma once
+// How many threads LibTorch's operators get. Debian's LibTorch starts with one whatever the
+// machine has; one per core, PyTorch's own default, ignores that the loader's threads decode on
+// the same cores, and OpenMP's threads, which wait for each other at every operator, stall when
+// one of them loses its core. So each process takes its share of the CPUs it may run on and leaves
+// part of it to its loader. OMP_NUM_THREADS, when set, decides instead.
+
+#include <optional>
+#include <string>
+
+namespace multigrid::reference {
+
+struct thread_budget {
+  int cpus = 1;                  ///< this machine's CPUs the process may run on
+  int local_processes = 1;       ///< training processes on this machine
+  int loader_workers = 0;        ///< DATA_LOADER.NUM_WORKERS
+  std::optional<int> requested;  ///< OMP_NUM_THREADS, when set to a positive number
+
+  /// The CPUs of this process's share left to the loader: a quarter (at least one) when it has
+  /// workers, none otherwise, and never the whole share.
+  int reserved_for_loader() const;
+  int intra_op_threads() const;
+  /// "threads: 1 for LibTorch's operators (2 CPUs for 1 process, 1 of them left to 8 loader
+  /// threads, DATA_LOADER.NUM_WORKERS); set OMP_NUM_THREADS to choose"
+  std::string describe() const;
+};
+
+/// The CPUs this process may run on: its affinity mask, capped by a cgroup v2 CPU quota
+/// (/sys/fs/cgroup/cpu.max) when one is set.
+int usable_cpus();
+
+/// The budget for this process: usable_cpus(), the processes on this machine (LOCAL_WORLD_SIZE as
+/// torchrun sets it, else `world_size`), and OMP_NUM_THREADS.
+thread_budget this_process_thread_budget(int world_size, int loader_workers);
+
+}  // namespace multigrid::reference
