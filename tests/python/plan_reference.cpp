@@ -49,7 +49,9 @@ std::string list(const Range& values, Format format) {
   return text + "]";
 }
 
-std::string integer(std::int64_t value) { return std::to_string(value); }
+std::string integer(std::int64_t value) {
+  return std::to_string(value);
+}
 
 std::string shape_json(const multigrid::clip_shape& shape) {
   return "{\"batch_size\": " + integer(shape.per_gpu_batch) +
@@ -78,8 +80,8 @@ std::string step_json(const multigrid::iteration_plan& step) {
          ", \"stage\": " + integer(step.stage) +
          ", \"stage_begins\": " + (step.stage_begins ? "true" : "false") +
          ", \"shape_index\": " + integer(step.shape_index) +
-         ", \"shape\": " + shape_json(step.shape) + ", \"settings\": " + settings_json(*step.settings) +
-         "}";
+         ", \"shape\": " + shape_json(step.shape) +
+         ", \"settings\": " + settings_json(*step.settings) + "}";
 }
 
 template <class T>
@@ -114,8 +116,9 @@ int print_plan(int argc, char** argv) {
   for (const auto& stage : plan.stages()) {
     if (!stages.empty()) stages += ", ";
     const auto& s = stage.schedule;
-    stages += "{\"lr_stage\": " + integer(s.lr_stage) + ", \"begin_epoch\": " +
-              integer(s.begin_epoch) + ", \"end_epoch\": " + integer(s.end_epoch) +
+    stages += "{\"lr_stage\": " + integer(s.lr_stage) +
+              ", \"begin_epoch\": " + integer(s.begin_epoch) +
+              ", \"end_epoch\": " + integer(s.end_epoch) +
               ", \"batch_factor\": " + integer(s.batch_factor) +
               ", \"fine_tune\": " + (s.fine_tune ? "true" : "false") +
               ", \"iterations_per_epoch\": " + integer(stage.iterations_per_epoch) +
@@ -186,8 +189,8 @@ int print_statistics() {
     const auto variances = read_numbers(std::cin, splits * channels);
     first.resize(channels);
     second.resize(channels);
-    multigrid::pool_split_statistics(means.data(), variances.data(), splits, channels,
-                                     first.data(), second.data());
+    multigrid::pool_split_statistics(means.data(), variances.data(), splits, channels, first.data(),
+                                     second.data());
   } else if (operation == "tile") {
     std::size_t channels = 0, splits = 0;
     std::cin >> channels >> splits;
