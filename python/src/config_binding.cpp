@@ -95,6 +95,70 @@ py::tuple pair(const std::array<int, 2>& values) {
 
 }  // namespace
 
+py::tuple config_state(const multigrid::config& c) {
+  py::list factors;
+  for (const auto& factor : c.multigrid.long_cycle_factors) {
+    factors.append(py::make_tuple(factor.temporal, factor.spatial));
+  }
+  const auto& s = c.solver;
+  const auto& m = c.multigrid;
+  return py::make_tuple(
+      c.num_gpus, c.batch_size,
+      py::make_tuple(c.data.num_frames, c.data.sampling_rate, c.data.train_crop_size,
+                     pair(c.data.train_jitter_scales)),
+      py::make_tuple(s.base_lr, std::string(lr_policy_name(s.policy)), s.steps, s.lrs, s.max_epoch,
+                     s.gamma, s.warmup_epochs, s.warmup_start_lr, s.cosine_end_lr,
+                     s.cosine_after_warmup),
+      py::make_tuple(m.long_cycle, m.short_cycle, m.epoch_factor, factors,
+                     py::make_tuple(m.short_cycle_factors[0], m.short_cycle_factors[1]),
+                     m.bn_base_size, m.default_s, m.eval_freq, m.min_crop_size),
+      py::make_tuple(static_cast<int>(c.batch_norm.type), c.batch_norm.splits,
+                     c.batch_norm.sync_devices));
+}
+
+multigrid::config config_from_state(const py::tuple& state) {
+  multigrid::config c;
+  c.num_gpus = state[0].cast<int>();
+  c.batch_size = state[1].cast<int>();
+  const auto data = state[2].cast<py::tuple>();
+  c.data.num_frames = data[0].cast<int>();
+  c.data.sampling_rate = data[1].cast<int>();
+  c.data.train_crop_size = data[2].cast<int>();
+  c.data.train_jitter_scales = data[3].cast<std::array<int, 2>>();
+  const auto solver = state[3].cast<py::tuple>();
+  auto& s = c.solver;
+  s.base_lr = solver[0].cast<double>();
+  s.policy = parse_lr_policy(solver[1].cast<std::string>()).value_or(lr_policy::cosine);
+  s.steps = solver[2].cast<std::vector<int>>();
+  s.lrs = solver[3].cast<std::vector<double>>();
+  s.max_epoch = solver[4].cast<int>();
+  s.gamma = solver[5].cast<double>();
+  s.warmup_epochs = solver[6].cast<double>();
+  s.warmup_start_lr = solver[7].cast<double>();
+  s.cosine_end_lr = solver[8].cast<double>();
+  s.cosine_after_warmup = solver[9].cast<bool>();
+  const auto mg = state[4].cast<py::tuple>();
+  auto& m = c.multigrid;
+  m.long_cycle = mg[0].cast<bool>();
+  m.short_cycle = mg[1].cast<bool>();
+  m.epoch_factor = mg[2].cast<double>();
+  m.long_cycle_factors.clear();
+  for (const auto factor : mg[3]) {
+    const auto values = factor.cast<std::array<double, 2>>();
+    m.long_cycle_factors.push_back({values[0], values[1]});
+  }
+  m.short_cycle_factors = mg[4].cast<std::array<double, 2>>();
+  m.bn_base_size = mg[5].cast<int>();
+  m.default_s = mg[6].cast<int>();
+  m.eval_freq = mg[7].cast<int>();
+  m.min_crop_size = mg[8].cast<int>();
+  const auto bn = state[5].cast<py::tuple>();
+  c.batch_norm.type = static_cast<batch_norm_type>(bn[0].cast<int>());
+  c.batch_norm.splits = bn[1].cast<int>();
+  c.batch_norm.sync_devices = bn[2].cast<int>();
+  return c;
+}
+
 multigrid::config config_from_mapping(py::handle values) {
   if (!is_mapping(values)) {
     throw py::type_error("a configuration is a dict of PySlowFast keys, not " +
@@ -161,6 +225,7 @@ naming the key and the value.)")
       .def_property_readonly("uses_multigrid", &multigrid::config::uses_multigrid)
       .def_property_readonly("bn_base_size",
                              [](const multigrid::config& c) { return c.multigrid.bn_base_size; })
+      .def(py::pickle(&config_state, &config_from_state))
       .def("__repr__", [](const multigrid::config& c) {
         return "Config(NUM_GPUS " + std::to_string(c.num_gpus) + ", batch " +
                std::to_string(c.batch_size) + ", " + std::to_string(c.data.num_frames) + "x" +

@@ -174,6 +174,10 @@ void bind_plan(py::module_& module) {
              return std::make_shared<schedule_view>(config_from_object(cfg));
            }),
            py::arg("config"))
+      .def(py::pickle([](const schedule_view& s) { return config_state(s.config); },
+                      [](const py::tuple& state) {
+                        return std::make_shared<schedule_view>(config_from_state(state));
+                      }))
       .def_property_readonly("config", [](const schedule_view& s) { return s.config; })
       .def_property_readonly("steps", [](const schedule_view& s) { return s.schedule.steps; })
       .def_property_readonly("relative_lrs",
@@ -196,6 +200,14 @@ void bind_plan(py::module_& module) {
                  std::make_shared<const multigrid::plan>(config_from_object(cfg), train_samples)};
            }),
            py::arg("config"), py::arg("train_samples"))
+      .def(py::pickle(
+          [](const plan_holder& p) {
+            return py::make_tuple(config_state(p.plan->configuration()), p.plan->train_samples());
+          },
+          [](const py::tuple& state) {
+            return plan_holder{std::make_shared<const multigrid::plan>(
+                config_from_state(state[0].cast<py::tuple>()), state[1].cast<std::int64_t>())};
+          }))
       .def(
           "at",
           [](const plan_holder& p, std::int64_t global_iteration) {

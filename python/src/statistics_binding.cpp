@@ -34,7 +34,12 @@ class flat_buffer {
       source = source.attr("__array__")();
     }
     owner_ = source;
-    info_ = py::buffer(source).request(writable);
+    try {
+      info_ = py::buffer(source).request(writable);
+    } catch (py::error_already_set& error) {
+      // NumPy's "buffer source array is read-only" and the like, with the argument's name.
+      throw py::value_error(std::string(name) + ": " + error.what());
+    }
     if (info_.format == py::format_descriptor<float>::format()) {
       type_ = element::f32;
     } else if (info_.format == py::format_descriptor<double>::format()) {

@@ -170,3 +170,19 @@ def test_kinetics_stage_table_matches_the_documented_schedule():
     assert [s.settings.base for s in schedule.stages] == [s.settings.base for s in plan.stages]
     assert all(schedule.stage_of_epoch(e) == plan.stage_of_epoch(e) for e in range(plan.epochs))
     assert all(schedule.lr_at(e / 3) == plan.lr_at(e / 3) for e in range(3 * plan.epochs))
+
+
+def test_plans_pickle_for_dataloader_workers():
+    import pickle
+
+    plan = multigrid.Plan(multigrid.Config.from_yaml(bundled_configs()[0]), 234619)
+    again = pickle.loads(pickle.dumps(plan))
+    assert len(again) == len(plan) and again.train_samples == plan.train_samples
+    assert [plan_fields.stage(s) for s in again.stages] == [plan_fields.stage(s) for s in plan.stages]
+    for position in (0, 1000, len(plan) - 1):
+        assert plan_fields.step(again.at(position)) == plan_fields.step(plan.at(position))
+    schedule = pickle.loads(pickle.dumps(multigrid.Schedule(plan.config)))
+    assert schedule.steps == plan.steps
+    config = pickle.loads(pickle.dumps(plan.config))
+    assert repr(config) == repr(plan.config)
+    assert multigrid.Plan(config, 234619).relative_lrs == plan.relative_lrs

@@ -104,7 +104,7 @@ def test_bad_arguments_name_the_argument():
         multigrid.pool_split_statistics(np.zeros(8, np.int64), np.zeros(8, np.int64), 2)
     with pytest.raises(TypeError, match="expected an array"):
         multigrid.pool_split_statistics([1.0, 2.0], [1.0, 1.0], 1)
-    with pytest.raises(ValueError, match="average: .*read-only|writable|read-only"):
+    with pytest.raises(ValueError, match="average: .*read-only"):
         readonly = np.zeros(3)
         readonly.flags.writeable = False
         multigrid.accumulate_equal_weight(np.ones(3), 0, readonly)
