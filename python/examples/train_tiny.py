@@ -4,7 +4,7 @@ the LR and the BatchNorm splits; the short-cycle sampler makes the batches; a su
 is a few lines on top of multigrid.pool_split_statistics and tile_statistics.
 
 The clips are generated: a bright square moving across noise, and the class is the direction it
-moves in, so that the model must see motion. Run `python3 train_tiny.py` (about a minute on two
+moves in, so that the model must see motion. Run `python3 train_tiny.py` (about 90 s on two
 cores) or `--quick` (what the tests run).
 """
 
