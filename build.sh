@@ -21,6 +21,8 @@ packages=(
   libtorch-dev libgloo-dev
   libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
   ffmpeg valgrind clang-format python3-av
+  pybind11-dev python3-dev python3-pip python3-setuptools python3-pytest python3-numpy python3-yaml
+  python3-torch
 )
 
 install_packages() {
@@ -38,7 +40,11 @@ install_packages() {
 }
 
 build() {
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+  # Debian's Python, whose NumPy, pytest and torch the Python module's tests use (not another
+  # python3 found first on PATH).
+  local python=()
+  [[ -x /usr/bin/python3 ]] && python=(-DPython_EXECUTABLE=/usr/bin/python3)
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "${python[@]}"
   cmake --build "$BUILD_DIR" -j "$JOBS"
 }
 

@@ -240,8 +240,10 @@ void config_tree::check_section(const YAML::Node& section, const std::string& pr
     const bool is_key = find_declared_key(name) != nullptr || find_pyslowfast_key(name) != nullptr;
     const auto where = [&] {
       const auto origin_text = origin(name);
-      return origin_text.empty() ? source_name_ + ":" + std::to_string(value.Mark().line + 1)
-                                 : origin_text;
+      if (!origin_text.empty()) return origin_text;
+      // Nodes built in memory (a Python dict's) have no line.
+      return value.Mark().is_null() ? source_name_
+                                    : source_name_ + ":" + std::to_string(value.Mark().line + 1);
     };
     if (is_key) {
       if (value.IsMap()) {
