@@ -92,28 +92,23 @@ std::string chart_color(std::size_t index) {
   return palette[index % (sizeof palette / sizeof *palette)];
 }
 
-double outlier_clip_limit(const std::vector<double>& values) {
-  std::vector<double> finite;
-  for (double value : values) {
-    if (std::isfinite(value)) finite.push_back(value);
+double outlier_clip_limit(const std::vector<std::vector<double>>& series) {
+  double highest_start = -std::numeric_limits<double>::infinity();
+  double largest = -std::numeric_limits<double>::infinity();
+  for (const auto& values : series) {
+    std::vector<double> finite;
+    for (double value : values) {
+      if (std::isfinite(value)) finite.push_back(value);
+    }
+    if (finite.empty()) continue;
+    const std::size_t start_points = std::max<std::size_t>(1, finite.size() / 20);
+    highest_start =
+        std::max(highest_start, *std::max_element(finite.begin(), finite.begin() + start_points));
+    largest = std::max(largest, *std::max_element(finite.begin(), finite.end()));
   }
-  if (finite.empty()) return NAN;
-  std::sort(finite.begin(), finite.end());
-  // Linear-interpolated quartiles, as numpy.percentile.
-  auto quantile = [&finite](double q) {
-    const double position = q * static_cast<double>(finite.size() - 1);
-    const auto below = static_cast<std::size_t>(position);
-    const auto above = std::min(below + 1, finite.size() - 1);
-    return finite[below] +
-           (finite[above] - finite[below]) * (position - static_cast<double>(below));
-  };
-  const double q1 = quantile(0.25);
-  const double q3 = quantile(0.75);
-  const double fence = q3 + 3 * (q3 - q1);
-  double limit = finite.front();
-  for (double value : finite) {
-    if (value <= fence) limit = value;
-  }
+  constexpr double headroom = 1.25;  // a warm-up's bump above the start stays in view
+  const double limit = headroom * highest_start;
+  if (!std::isfinite(limit) || !(largest > limit)) return NAN;
   return limit;
 }
 
@@ -181,17 +176,10 @@ std::string render_svg(const chart& figure) {
     const auto& panel = figure.panels[p];
     double clip_at = std::numeric_limits<double>::infinity();
     if (panel.clip_outliers && !panel.log_y) {
-      std::vector<double> values;
-      double largest = -std::numeric_limits<double>::infinity();
-      for (const auto& series : panel.series) {
-        for (double y : series.y) {
-          if (!std::isfinite(y)) continue;
-          values.push_back(y);
-          largest = std::max(largest, y);
-        }
-      }
+      std::vector<std::vector<double>> values;
+      for (const auto& series : panel.series) values.push_back(series.y);
       const double limit = outlier_clip_limit(values);
-      if (std::isfinite(limit) && limit < largest) clip_at = limit;
+      if (std::isfinite(limit)) clip_at = limit;
     }
     range y_range;
     for (const auto& series : panel.series) {

@@ -27,9 +27,9 @@ struct chart_panel {
   std::vector<chart_series> series;
   bool log_y = false;
   double height = 140;  ///< pixels
-  /// Fit the y axis to the bulk of the values: values far above it (beyond Q3 + 3 IQR of all
-  /// the panel's values, Tukey's far-out fence) are drawn at the top edge, and the axis label says
-  /// where it was cut, so that one diverging run does not flatten the others.
+  /// Fit the y axis to where the curves start (a training loss starts near its highest): values
+  /// above outlier_clip_limit, which only a diverging run reaches, are drawn at the top edge and a
+  /// note in the panel says where it was cut, so that one such run does not flatten the others.
   bool clip_outliers = false;
 };
 
@@ -42,9 +42,10 @@ struct chart {
   double width = 960;           ///< pixels
 };
 
-/// The top of a clipped axis: the largest value within Tukey's far-out fence, or the largest
-/// value when none lies beyond it. NaN for no finite values.
-double outlier_clip_limit(const std::vector<double>& values);
+/// The top of a clipped axis: 1.25 times the highest start among the series (a series' start:
+/// the largest of its first twentieth of finite values, at least its first value), when some value
+/// lies above that; NaN when none does.
+double outlier_clip_limit(const std::vector<std::vector<double>>& series);
 
 /// The chart as a standalone SVG document.
 std::string render_svg(const chart& figure);

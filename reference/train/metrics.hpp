@@ -20,6 +20,12 @@ class metrics_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Whether top-5 accuracy says anything: with five classes or fewer every video is in the top five.
+/// 0 classes: not known (shown).
+constexpr bool top5_informative(int num_classes) noexcept {
+  return num_classes == 0 || num_classes > 5;
+}
+
 /// The shape an iteration trained with (short cycle applied).
 struct batch_shape {
   int per_process_batch = 0;  ///< clips per process

@@ -21,8 +21,7 @@ struct run_record {
   std::optional<multigrid::config> schedule;  ///< absent when the run's config.yaml is missing
   int num_classes = 0;  ///< MODEL.NUM_CLASSES; 0 when the run's config.yaml is missing
 
-  /// Top-5 says nothing with five classes or fewer (it is always 100 %).
-  bool shows_top5() const noexcept { return num_classes == 0 || num_classes > 5; }
+  bool shows_top5() const noexcept { return top5_informative(num_classes); }
   /// "test top-1 75.50 % (30 views)", else the last validation's, else empty.
   std::string final_accuracy() const;
 };

@@ -13,13 +13,19 @@
 namespace multigrid::reference {
 namespace {
 
-std::optional<int> positive_environment_number(const char* name) {
-  const char* text = std::getenv(name);
-  if (text == nullptr) return std::nullopt;
+/// The whole number that `text` starts with ("8" of SLURM's "8(x2)"), when positive.
+std::optional<int> leading_positive_number(const std::string& text) {
   char* end = nullptr;
-  const long value = std::strtol(text, &end, 10);
-  if (end == text || *end != '\0' || value <= 0 || value > 1 << 20) return std::nullopt;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (end == text.c_str() || value <= 0 || value > 1 << 20) return std::nullopt;
   return static_cast<int>(value);
+}
+
+/// A variable that must be exactly a positive whole number.
+std::optional<int> positive_number(const std::string& text) {
+  const auto value = leading_positive_number(text);
+  if (!value || std::to_string(*value) != text) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -48,7 +54,11 @@ std::string thread_budget::describe() const {
             " left to " + std::to_string(loader_workers) + " loader threads, " +
             keys::data_loader_num_workers.name();
   }
-  return text + "); set OMP_NUM_THREADS to choose";
+  text += "); set OMP_NUM_THREADS to choose";
+  if (!ignored_request.empty()) {
+    text += " (OMP_NUM_THREADS=" + ignored_request + " is not a positive whole number: ignored)";
+  }
+  return text;
 }
 
 int usable_cpus() {
@@ -68,14 +78,31 @@ int usable_cpus() {
   return cpus;
 }
 
-thread_budget this_process_thread_budget(int world_size, int loader_workers) {
+thread_budget thread_budget_for(int usable, int world_size, int loader_workers,
+                                const environment_lookup& lookup) {
   thread_budget budget;
-  budget.cpus = usable_cpus();
-  budget.local_processes =
-      positive_environment_number("LOCAL_WORLD_SIZE").value_or(std::max(1, world_size));
+  budget.cpus = std::max(1, usable);
+  budget.local_processes = std::max(1, world_size);
   budget.loader_workers = loader_workers;
-  budget.requested = positive_environment_number("OMP_NUM_THREADS");
+  const auto slurm_cpus = lookup("SLURM_CPUS_PER_TASK");
+  const auto cpus_per_task = slurm_cpus ? leading_positive_number(*slurm_cpus) : std::nullopt;
+  if (lookup("SLURM_PROCID") && cpus_per_task) {
+    budget.cpus = std::min(budget.cpus, *cpus_per_task);
+    budget.local_processes = 1;
+  } else if (const auto local = lookup("LOCAL_WORLD_SIZE")) {
+    budget.local_processes = leading_positive_number(*local).value_or(budget.local_processes);
+  } else if (const auto per_node = lookup("SLURM_NTASKS_PER_NODE")) {
+    budget.local_processes = leading_positive_number(*per_node).value_or(budget.local_processes);
+  }
+  if (const auto threads = lookup("OMP_NUM_THREADS")) {
+    budget.requested = positive_number(*threads);
+    if (!budget.requested) budget.ignored_request = *threads;
+  }
   return budget;
+}
+
+thread_budget this_process_thread_budget(int world_size, int loader_workers) {
+  return thread_budget_for(usable_cpus(), world_size, loader_workers);
 }
 
 }  // namespace multigrid::reference

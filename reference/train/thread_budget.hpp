@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include "train/distributed_environment.hpp"
+
 namespace multigrid::reference {
 
 struct thread_budget {
@@ -15,6 +17,7 @@ struct thread_budget {
   int local_processes = 1;       ///< training processes on this machine
   int loader_workers = 0;        ///< DATA_LOADER.NUM_WORKERS
   std::optional<int> requested;  ///< OMP_NUM_THREADS, when set to a positive number
+  std::string ignored_request;   ///< OMP_NUM_THREADS when set to anything else
 
   /// The CPUs of this process's share left to the loader: a quarter (at least one) when it has
   /// workers, none otherwise, and never the whole share.
@@ -29,8 +32,15 @@ struct thread_budget {
 /// (/sys/fs/cgroup/cpu.max) when one is set.
 int usable_cpus();
 
-/// The budget for this process: usable_cpus(), the processes on this machine (LOCAL_WORLD_SIZE as
-/// torchrun sets it, else `world_size`), and OMP_NUM_THREADS.
+/// The budget for this process from the CPUs it may use and the launcher's variables:
+/// - srun with --cpus-per-task (SLURM_CPUS_PER_TASK): the task's CPUs are its own, one process;
+/// - else the processes on this machine: LOCAL_WORLD_SIZE (torchrun), SLURM_NTASKS_PER_NODE, or
+///   else `world_size` (every process on one machine);
+/// - OMP_NUM_THREADS, when it is a positive whole number.
+thread_budget thread_budget_for(int usable, int world_size, int loader_workers,
+                                const environment_lookup& lookup = process_environment);
+
+/// thread_budget_for(usable_cpus(), ...).
 thread_budget this_process_thread_budget(int world_size, int loader_workers);
 
 }  // namespace multigrid::reference

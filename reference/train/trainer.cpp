@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "compat/torch_compat.hpp"
+#include "config/config_keys.hpp"
 #if MULTIGRID_WITH_CUDA
 #include <c10/cuda/CUDAFunctions.h>
 #endif
@@ -206,12 +207,13 @@ class training_run {
       val_set_ = optional_split(config_.data, "val", train_set_->class_names());
       test_set_ = optional_split(config_.data, "test", train_set_->class_names());
     } catch (const dataset_error& error) {
-      throw config_error(std::string("DATA.PATH_TO_DATA_DIR = ") + config_.data.path_to_data_dir +
-                         ": " + error.what());
+      throw config_error(keys::data_path_to_data_dir.name() + " = " +
+                         config_.data.path_to_data_dir + ": " + error.what());
     }
     if (train_set_->num_classes() > config_.model.num_classes) {
-      throw config_error("MODEL.NUM_CLASSES = " + std::to_string(config_.model.num_classes) +
-                         ": the training set " + train_set_->source() + " has " +
+      throw config_error(keys::model_num_classes.name() + " = " +
+                         std::to_string(config_.model.num_classes) + ": the training set " +
+                         train_set_->source() + " has " +
                          std::to_string(train_set_->num_classes()) + " classes");
     }
     try {
@@ -276,9 +278,10 @@ class training_run {
     step_ = std::make_unique<training_step>(model_, *optimizer_, reducer_.get(), device_);
     if (config_.train.train.cuda_graphs) {
       if (!device_.is_cuda() || !cuda_graphs_supported()) {
-        say("TRAIN.CUDA_GRAPHS needs CUDA: training eagerly");
+        say(keys::train_cuda_graphs.name() + " needs CUDA: training eagerly");
       } else if (group_->size() > 1) {
-        say("TRAIN.CUDA_GRAPHS captures single-process steps only: training eagerly");
+        say(keys::train_cuda_graphs.name() +
+            " captures single-process steps only: training eagerly");
       } else {
         graphed_ = std::make_unique<graphed_training_step>(
             model_, *optimizer_, device_, config_.data.mean, config_.data.std,
@@ -334,8 +337,8 @@ class training_run {
   training_outcome test_only(clock::time_point started) {
     const auto& test = config_.train.test;
     if (!test.enable) {
-      throw config_error(
-          "TRAIN.ENABLE = False tests a checkpoint, and TEST.ENABLE = False: nothing to do");
+      throw config_error(keys::train_enable.name() + " = False tests a checkpoint, and " +
+                         keys::test_enable.name() + " = False: nothing to do");
     }
     setup_process();
     try {
@@ -345,23 +348,32 @@ class training_run {
       test_set_ = std::make_shared<const video_dataset>(load_split(
           config_.data, "test", train ? train->class_names() : std::vector<std::string>{}));
     } catch (const dataset_error& error) {
-      throw config_error(std::string("DATA.PATH_TO_DATA_DIR = ") + config_.data.path_to_data_dir +
-                         ": " + error.what());
+      throw config_error(keys::data_path_to_data_dir.name() + " = " +
+                         config_.data.path_to_data_dir + ": " + error.what());
     }
     if (test_set_->empty()) {
-      throw config_error("DATA.PATH_TO_DATA_DIR = " + config_.data.path_to_data_dir +
-                         ": the test set " + test_set_->source() + " has no videos");
+      throw config_error(keys::data_path_to_data_dir.name() + " = " +
+                         config_.data.path_to_data_dir + ": the test set " + test_set_->source() +
+                         " has no videos");
     }
     if (test_set_->num_classes() > config_.model.num_classes) {
-      throw config_error("MODEL.NUM_CLASSES = " + std::to_string(config_.model.num_classes) +
-                         ": the test set " + test_set_->source() + " has " +
-                         std::to_string(test_set_->num_classes()) + " classes");
+      throw config_error(keys::model_num_classes.name() + " = " +
+                         std::to_string(config_.model.num_classes) + ": the test set " +
+                         test_set_->source() + " has " + std::to_string(test_set_->num_classes()) +
+                         " classes");
     }
     build_model();
-    const auto weights = weights_to_test();
-    opened_checkpoint checkpoint(weights);
-    checkpoint.load_model(parts().load_model);
+    // Rank 0 reads the weights and the others receive them, so that only its machine needs the
+    // file (checkpoints are written by rank 0 alone).
+    std::string weights;
+    if (is_main()) {
+      weights = weights_to_test();
+      opened_checkpoint checkpoint(weights);
+      checkpoint.load_model(parts().load_model);
+      position_ = checkpoint.state().position;
+    }
     model_->pool_batch_norm_statistics();
+    broadcast_module_state(*group_, *model_);
     if (is_main()) {
       create_output_dir();
       open_log();
@@ -375,7 +387,6 @@ class training_run {
     optimizer_ = std::make_unique<training_optimizer>(split_batch_norm_parameters(*model_),
                                                       sgd_settings_from(config_.train.optimizer));
     step_ = std::make_unique<training_step>(model_, *optimizer_, nullptr, device_);
-    position_ = checkpoint.state().position;
     training_outcome outcome;
     outcome.output_dir = layout_.output_dir;
     run_test(outcome, "of " + weights);
@@ -389,7 +400,8 @@ class training_run {
     const auto& chosen = config_.train.test.checkpoint_file_path;
     if (!chosen.empty()) {
       if (!std::filesystem::is_regular_file(chosen)) {
-        throw config_error("TEST.CHECKPOINT_FILE_PATH = " + chosen + ": no such file");
+        throw config_error(keys::test_checkpoint_file_path.name() + " = " + chosen +
+                           ": no such file");
       }
       return chosen;
     }
@@ -401,14 +413,14 @@ class training_run {
     const auto& initial = config_.train.train.checkpoint_file_path;
     if (!initial.empty()) {
       if (!std::filesystem::is_regular_file(initial)) {
-        throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial + ": no such file");
+        throw config_error(keys::train_checkpoint_file_path.name() + " = " + initial +
+                           ": no such file");
       }
       return initial;
     }
-    throw config_error(
-        "TRAIN.ENABLE = False: no weights to test; set TEST.CHECKPOINT_FILE_PATH, or "
-        "OUTPUT_DIR to a run with checkpoints (" +
-        layout_.checkpoints() + " has none)");
+    throw config_error(keys::train_enable.name() + " = False: no weights to test; set " +
+                       keys::test_checkpoint_file_path.name() + ", or " + keys::output_dir.name() +
+                       " to a run with checkpoints (" + layout_.checkpoints() + " has none)");
   }
 
   std::string label() const {
@@ -448,7 +460,8 @@ class training_run {
       const auto& initial_weights = config_.train.train.checkpoint_file_path;
       if (!initial_weights.empty()) {
         if (!std::filesystem::is_regular_file(initial_weights)) {
-          throw config_error("TRAIN.CHECKPOINT_FILE_PATH = " + initial_weights + ": no such file");
+          throw config_error(keys::train_checkpoint_file_path.name() + " = " + initial_weights +
+                             ": no such file");
         }
         opened_checkpoint initial(initial_weights);
         initial.load_model(parts().load_model);
@@ -699,9 +712,9 @@ class training_run {
     if (!is_main()) return;
     metrics_->append(record);
     char top5[32] = "";
-    // With five classes or fewer every video is in the top five.
-    if (config_.model.num_classes > 5)
+    if (top5_informative(config_.model.num_classes)) {
       std::snprintf(top5, sizeof top5, ", top-5 %.2f%%", result.top5);
+    }
     char line[256];
     std::snprintf(line, sizeof line, ": top-1 %.2f%%%s over %lld videos (%d view%s)", result.top1,
                   top5, static_cast<long long>(result.videos), views, views == 1 ? "" : "s");

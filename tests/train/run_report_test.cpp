@@ -172,12 +172,25 @@ TEST_CASE("with five classes or fewer the report shows no top-5, which is always
   CHECK(run_epoch_chart({load_run(many.output_dir)}).panels[1].series.size() == 2);
 }
 
-TEST_CASE("the loss axis fits the bulk of the values, not one run's divergence") {
-  // numpy.percentile([1, 2, 3, 4, 100], [25, 75]) = 2, 4: the far-out fence is 4 + 3 * 2 = 10.
-  CHECK(outlier_clip_limit({1, 2, 3, 4, 100}) == 4);
-  CHECK(outlier_clip_limit({1, 2, 3, 4, 10}) == 10);  // on the fence: kept
-  CHECK(outlier_clip_limit({3, NAN, 1}) == 3);
-  CHECK(std::isnan(outlier_clip_limit({NAN})));
+TEST_CASE("the loss axis fits where the curves start, not one run's divergence") {
+  // An ordinary loss falls from its start: nothing is cut, however skewed the values.
+  std::vector<double> decaying;
+  for (int i = 0; i < 2000; ++i) decaying.push_back(3.0 / (1.0 + 0.1 * i));
+  CHECK(std::isnan(outlier_clip_limit({decaying})));
+  // A warm-up's bump to 1.2 times the start stays in view.
+  auto bump = decaying;
+  bump[300] = 3.6;
+  CHECK(std::isnan(outlier_clip_limit({bump})));
+  // A run that diverges is cut at 1.25 times the highest start: 3.75.
+  auto diverging = decaying;
+  for (int i = 1500; i < 1600; ++i) diverging[static_cast<std::size_t>(i)] = 1e4;
+  CHECK(outlier_clip_limit({decaying, diverging}) == doctest::Approx(3.75));
+  // A start is the largest of the first twentieth (noise in the first points counts).
+  auto noisy = decaying;
+  noisy[50] = 3.4;
+  noisy[1900] = 100;
+  CHECK(outlier_clip_limit({noisy}) == doctest::Approx(1.25 * 3.4));
+  CHECK(std::isnan(outlier_clip_limit({{NAN}, {}})));
 
   temporary_folder folder("report-outlier");
   const run_layout calm{folder.file("calm")};
@@ -204,8 +217,8 @@ TEST_CASE("the loss axis fits the bulk of the values, not one run's divergence")
   const auto svg = render_svg(figure);
   const auto note = svg.find("drawn at the top edge");
   REQUIRE(note != std::string::npos);
-  // The axis ends near the calm runs' largest loss (3), not at 30,000.
-  CHECK(svg.find("values above 3 drawn") != std::string::npos);
+  // The axis ends just above where the runs started (3), not at 30,000.
+  CHECK(svg.find("values above 3.75 drawn") != std::string::npos);
   // A panel without outliers is not cut.
   CHECK(render_svg(run_epoch_chart({runs[0]})).find("drawn at the top edge") == std::string::npos);
 }

@@ -17,6 +17,7 @@
 #include "config/schedule_config.hpp"
 #include "model/model_state.hpp"
 #include "model/slowfast.hpp"
+#include "support/skip_test_case.hpp"
 #include "train/checkpoint.hpp"
 #include "train/checkpoint_directory.hpp"
 #include "train/demo.hpp"
@@ -178,6 +179,31 @@ TEST_CASE("A short run on generated videos learns the motion classes") {
   CHECK(
       contains(read_whole_file(directory.file("stdout.log")),
                "test of " + directory.path() + "/checkpoints/checkpoint_epoch_00020.ckpt: top-1"));
+
+  // Two processes: rank 0 reads the checkpoint and sends the weights; each tests half the videos.
+  const auto config = write_config(directory, directory.path());
+  const std::vector<std::string> arguments{
+      config, "TRAIN.ENABLE", "False",   "NUM_GPUS",   "2",        "TEST.BATCH_SIZE",
+      "8",    "SOLVER.STEPS", "[0, 16]", "SOLVER.LRS", "[1, 0.1]", "SOLVER.MAX_EPOCH",
+      "20"};
+  const std::string port = std::to_string(31000 + ::getpid() % 1000);
+  background_process rank0(train_tool, arguments,
+                           {"RANK=0", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
+                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+  background_process rank1(train_tool, arguments,
+                           {"RANK=1", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
+                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+  REQUIRE(rank0.wait(600));
+  REQUIRE(rank1.wait(60));
+  INFO(rank0.result().err);
+  INFO(rank1.result().err);
+  CHECK(rank0.result().exit_code == 0);
+  CHECK(rank1.result().exit_code == 0);
+  const auto evaluations = read_metrics(directory.file("metrics.jsonl")).evaluations;
+  REQUIRE_FALSE(evaluations.empty());
+  CHECK(evaluations.back().split == "test");
+  CHECK(evaluations.back().videos == outcome.test->videos);
+  CHECK(evaluations.back().top1 == outcome.test->top1);
 }
 
 TEST_CASE("TRAIN.ENABLE False without weights to test exits 2 saying where it looked") {
@@ -467,7 +493,7 @@ TEST_CASE(
   // A small file system of its own for OUTPUT_DIR: a tmpfs in a private mount namespace, which
   // needs no privileges where user namespaces are allowed.
   if (run_process("/usr/bin/unshare", {"--mount", "--map-root-user", "true"}).exit_code != 0) {
-    MESSAGE("skipped: this machine allows no private mount namespace (unshare --mount)");
+    skip_test_case("this machine allows no private mount namespace (unshare --mount)");
     return;
   }
   temporary_directory directory;
