@@ -129,6 +129,12 @@ safetensors_index verify(const std::string& path, std::string_view bytes) {
   const auto stored = bytes.substr(checksum_offset, checksum_digits);
   if (stored == unset_checksum) fail(path, "incomplete checkpoint: its checksum was never written");
   if (stored != hex_text(checksum_of(bytes))) {
+    // A header that no longer fits the file says more than the checksum: usually truncation.
+    try {
+      parse_safetensors(bytes);
+    } catch (const safetensors_error& error) {
+      fail(path, std::string("truncated or damaged checkpoint: ") + error.what());
+    }
     fail(path,
          "corrupt checkpoint: its checksum does not match its content (changed or "
          "truncated)");

@@ -112,9 +112,10 @@ void write_pyslowfast_weights(const std::string& path, const state_dict& state, 
     for (const auto& [name, tensor] : state) {
       model_state.insert(name, tensor.detach().to(torch::kCPU).contiguous());
     }
-    c10::Dict<std::string, c10::IValue> checkpoint;
-    checkpoint.insert("model_state", model_state);
-    checkpoint.insert("epoch", static_cast<std::int64_t>(epoch));
+    c10::impl::GenericDict checkpoint(c10::StringType::get(), c10::AnyType::get());
+    checkpoint.insert(c10::IValue(std::string("model_state")), c10::IValue(model_state));
+    checkpoint.insert(c10::IValue(std::string("epoch")),
+                      c10::IValue(static_cast<std::int64_t>(epoch)));
     bytes = torch::pickle_save(checkpoint);
   } catch (const std::exception& error) {
     throw checkpoint_error(path + ": cannot assemble the weights: " + error_text(error));

@@ -175,7 +175,7 @@ TEST_CASE("optimizer state of another model is refused with the parameter's name
   toy_net smaller(/*with_batch_norm=*/false);
   training_optimizer other(split_batch_norm_parameters(*smaller), sgd_settings{});
   CHECK_THROWS_WITH(other.load(saved),
-                    doctest::Contains("parameter norm.weight has a momentum buffer"));
+                    doctest::Contains("parameter norm.bias has a momentum buffer"));
 
   // A layer of another width: the shapes are named.
   struct wider_impl : torch::nn::Module {
@@ -185,7 +185,7 @@ TEST_CASE("optimizer state of another model is refused with the parameter's name
   auto wider = std::make_shared<wider_impl>();
   training_optimizer third({{{"first.weight", wider->first->weight}}, {}}, sgd_settings{});
   try {
-    third.load(saved);
+    third.load({{"first.weight", saved.at("first.weight")}});
     FAIL("loaded a buffer of the wrong shape");
   } catch (const std::exception& error) {
     const std::string text = error.what();
