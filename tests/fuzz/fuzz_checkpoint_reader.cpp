@@ -7,6 +7,7 @@
 // the rest first (so that mutations reach the parser behind it); even, the rest is read as it is.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "train/checkpoint.hpp"
@@ -27,12 +28,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   std::string bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
   if (data[0] & 1) bytes = seal_checkpoint_bytes(std::move(bytes));
-  static small_model model;
-  static training_optimizer optimizer(split_batch_norm_parameters(model), sgd_settings{});
+  static const auto model = std::make_shared<small_model>();
+  static training_optimizer optimizer(split_batch_norm_parameters(*model), sgd_settings{});
   static const auto current = resolved_config::parse("MODEL:\n  NUM_CLASSES: 2\n", "fuzz.yaml");
   try {
     opened_checkpoint checkpoint("fuzz.ckpt", std::move(bytes));
-    checkpoint.load(module_checkpoint_parts(model, optimizer));
+    checkpoint.load(module_checkpoint_parts(*model, optimizer));
     check_resume_compatible(checkpoint, current, checkpoint.state().position.train_samples);
   } catch (const checkpoint_error&) {
   } catch (const config_error&) {

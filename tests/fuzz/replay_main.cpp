@@ -20,7 +20,9 @@ int replay(const std::filesystem::path& file) {
   try {
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
   } catch (const std::exception& error) {
-    std::fprintf(stderr, "%s: escaped the reader: %s\n", file.c_str(), error.what());
+    const std::string text = error.what();
+    std::fprintf(stderr, "%s: escaped the reader: %s\n", file.c_str(),
+                 text.substr(0, text.find('\n')).c_str());
     return 1;
   }
   return 0;
