@@ -40,26 +40,23 @@ std::string scratch_file(const std::string& name) {
 }
 
 checkpoint_parts parts_of(training_state& state) {
+  const auto save = [](const std::vector<torch::Tensor>& tensors, const char* prefix) {
+    state_dict out;
+    for (std::size_t i = 0; i < tensors.size(); ++i) out[prefix + std::to_string(i)] = tensors[i];
+    return out;
+  };
+  const auto load = [](std::vector<torch::Tensor>& tensors, const char* prefix,
+                       const state_dict& saved) {
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      tensors[i].copy_(saved.at(prefix + std::to_string(i)));
+    }
+  };
   checkpoint_parts parts;
-  parts.save_model = [&state](torch::serialize::OutputArchive& archive) {
-    for (std::size_t i = 0; i < state.weights.size(); ++i) {
-      archive.write("w" + std::to_string(i), state.weights[i], /*is_buffer=*/true);
-    }
-  };
-  parts.save_optimizer = [&state](torch::serialize::OutputArchive& archive) {
-    for (std::size_t i = 0; i < state.momentum.size(); ++i) {
-      archive.write("m" + std::to_string(i), state.momentum[i], /*is_buffer=*/true);
-    }
-  };
-  parts.load_model = [&state](torch::serialize::InputArchive& archive) {
-    for (std::size_t i = 0; i < state.weights.size(); ++i) {
-      archive.read("w" + std::to_string(i), state.weights[i], /*is_buffer=*/true);
-    }
-  };
-  parts.load_optimizer = [&state](torch::serialize::InputArchive& archive) {
-    for (std::size_t i = 0; i < state.momentum.size(); ++i) {
-      archive.read("m" + std::to_string(i), state.momentum[i], /*is_buffer=*/true);
-    }
+  parts.save_model = [&state, save] { return save(state.weights, "w"); };
+  parts.save_optimizer = [&state, save] { return save(state.momentum, "m"); };
+  parts.load_model = [&state, load](const state_dict& saved) { load(state.weights, "w", saved); };
+  parts.load_optimizer = [&state, load](const state_dict& saved) {
+    load(state.momentum, "m", saved);
   };
   return parts;
 }

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "model/slowfast.hpp"
+#include "model/state_dict.hpp"
 
 namespace multigrid::reference {
 
@@ -18,13 +19,15 @@ class model_state_error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Writes every parameter and buffer under its path (pools pending split statistics first).
-void save_model_state(SlowFast& model, torch::serialize::OutputArchive& archive);
+/// Every parameter and buffer under its path (pools pending split statistics first). The tensors
+/// are the model's own, detached: copy them before the model trains on.
+state_dict save_model_state(SlowFast& model);
 
-/// Reads every parameter and buffer of the model from `archive` into the existing tensors (same
+/// Copies every parameter and buffer of the model from `state` into the existing tensors (same
 /// objects, so an optimizer keeps pointing at them) and tiles BN statistics into the splits.
-/// Throws model_state_error naming the key of a missing tensor or one of the wrong shape; the
-/// model is unchanged then.
-void load_model_state(SlowFast& model, torch::serialize::InputArchive& archive);
+/// Throws model_state_error naming the key of a missing tensor or one of another shape or dtype;
+/// the model is unchanged then. Names the model lacks are ignored (the caller checks them where
+/// they matter: pyslowfast_weights.hpp).
+void load_model_state(SlowFast& model, const state_dict& state);
 
 }  // namespace multigrid::reference

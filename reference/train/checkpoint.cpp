@@ -1,69 +1,74 @@
 #include "train/checkpoint.hpp"
 
 #include <cstring>
+#include <limits>
 #include <set>
+#include <sstream>
 
 #include "train/error_text.hpp"
 
 namespace multigrid::reference {
 namespace {
 
-// Bumped when the layout changes; a reader refuses versions it does not know.
-constexpr std::int64_t format_version = 1;
+// Bumped when the layout changes; a reader refuses versions it does not know. Version 1 was a
+// LibTorch archive behind a 64-byte header.
+constexpr int format_version = 2;
+constexpr char format_name[] = "multigrid-checkpoint";
+constexpr char model_prefix[] = "model.";
+constexpr char momentum_prefix[] = "optimizer.momentum.";
+constexpr char rng_prefix[] = "rng.";
 
-void write_position(torch::serialize::OutputArchive& archive, const training_position& position) {
-  archive.write("epoch", c10::IValue(static_cast<std::int64_t>(position.epoch)));
-  archive.write("iteration_in_epoch", c10::IValue(position.iteration_in_epoch));
-  archive.write("global_iteration", c10::IValue(position.global_iteration));
-  archive.write("train_samples", c10::IValue(position.train_samples));
-  archive.write("wall_seconds", c10::IValue(position.wall_seconds));
-  archive.write("epoch_loss_sum", c10::IValue(position.epoch_loss_sum));
-  archive.write("epoch_losses", c10::IValue(position.epoch_losses));
+nlohmann::json position_json(const training_position& position) {
+  return {{"epoch", position.epoch},
+          {"iteration_in_epoch", position.iteration_in_epoch},
+          {"global_iteration", position.global_iteration},
+          {"train_samples", position.train_samples},
+          {"wall_seconds", position.wall_seconds},
+          {"epoch_loss_sum", position.epoch_loss_sum},
+          {"epoch_losses", position.epoch_losses}};
 }
 
-training_position read_position(torch::serialize::InputArchive& archive) {
+std::int64_t count_field(const nlohmann::json& json, const char* key, std::int64_t limit) {
+  const auto& value = json.at(key);
+  if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
+      value.get<std::int64_t>() > limit) {
+    throw std::runtime_error(std::string("position: ") + key + " is not an integer from 0 to " +
+                             std::to_string(limit));
+  }
+  return value.get<std::int64_t>();
+}
+
+double number_field(const nlohmann::json& json, const char* key) {
+  const auto& value = json.at(key);
+  if (!value.is_number())
+    throw std::runtime_error(std::string("position: ") + key + " is not a number");
+  return value.get<double>();
+}
+
+training_position read_position(const nlohmann::json& json) {
+  if (!json.is_object()) throw std::runtime_error("position: not a JSON object");
+  constexpr auto any = std::numeric_limits<std::int64_t>::max();
   training_position position;
-  c10::IValue value;
-  archive.read("epoch", value);
-  position.epoch = static_cast<int>(value.toInt());
-  archive.read("iteration_in_epoch", value);
-  position.iteration_in_epoch = value.toInt();
-  archive.read("global_iteration", value);
-  position.global_iteration = value.toInt();
-  archive.read("train_samples", value);
-  position.train_samples = value.toInt();
-  archive.read("wall_seconds", value);
-  position.wall_seconds = value.toDouble();
-  // Older checkpoints lack the partial epoch's losses: a resumed epoch then averages the
-  // iterations after the resume, as it did when they were written.
-  if (archive.try_read("epoch_loss_sum", value)) position.epoch_loss_sum = value.toDouble();
-  if (archive.try_read("epoch_losses", value)) position.epoch_losses = value.toInt();
+  position.epoch = static_cast<int>(count_field(json, "epoch", std::numeric_limits<int>::max()));
+  position.iteration_in_epoch = count_field(json, "iteration_in_epoch", any);
+  position.global_iteration = count_field(json, "global_iteration", any);
+  position.train_samples = count_field(json, "train_samples", any);
+  position.wall_seconds = number_field(json, "wall_seconds");
+  position.epoch_loss_sum = number_field(json, "epoch_loss_sum");
+  position.epoch_losses = count_field(json, "epoch_losses", any);
   return position;
 }
 
-// Each process's state as the bytes of rng_state_to_bytes, in a uint8 tensor.
-void write_rng(torch::serialize::OutputArchive& archive, const std::vector<rng_state>& states) {
-  archive.write("processes", c10::IValue(static_cast<std::int64_t>(states.size())));
-  for (std::size_t rank = 0; rank < states.size(); ++rank) {
-    const auto bytes = rng_state_to_bytes(states[rank]);
-    auto tensor = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
-    std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
-    archive.write("rank_" + std::to_string(rank), tensor, /*is_buffer=*/true);
+const std::string& metadata_entry(const checkpoint_file& file, const std::string& key) {
+  const auto found = file.metadata().find(key);
+  if (found == file.metadata().end()) {
+    throw checkpoint_error(file.path() + ": damaged checkpoint: no `" + key + "` in its metadata");
   }
+  return found->second;
 }
 
-std::vector<rng_state> read_rng(torch::serialize::InputArchive& archive) {
-  c10::IValue value;
-  archive.read("processes", value);
-  std::vector<rng_state> states;
-  for (std::int64_t rank = 0; rank < value.toInt(); ++rank) {
-    torch::Tensor tensor;
-    archive.read("rank_" + std::to_string(rank), tensor, /*is_buffer=*/true);
-    const auto bytes = tensor.contiguous();
-    states.push_back(rng_state_from_bytes(std::string(static_cast<const char*>(bytes.data_ptr()),
-                                                      static_cast<std::size_t>(bytes.numel()))));
-  }
-  return states;
+void append_prefixed(named_tensors& out, const std::string& prefix, const state_dict& tensors) {
+  for (const auto& [name, tensor] : tensors) out.emplace_back(prefix + name, tensor);
 }
 
 bool covered(const std::string& key, const std::vector<std::string>& entries) {
@@ -74,83 +79,131 @@ bool covered(const std::string& key, const std::vector<std::string>& entries) {
   return false;
 }
 
+std::string shape_text(const torch::Tensor& tensor) {
+  std::ostringstream text;
+  text << tensor.sizes();
+  return text.str();
+}
+
 }  // namespace
+
+state_dict module_state(const torch::nn::Module& model) {
+  state_dict state;
+  for (const auto& item : model.named_parameters()) state[item.key()] = item.value().detach();
+  for (const auto& item : model.named_buffers()) state[item.key()] = item.value().detach();
+  return state;
+}
+
+void load_module_state(torch::nn::Module& model, const state_dict& state) {
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> assignments;
+  const auto check = [&](const std::string& name, const torch::Tensor& target) {
+    const auto found = state.find(name);
+    if (found == state.end()) throw std::runtime_error("no tensor `" + name + "`");
+    if (!found->second.sizes().equals(target.sizes()) ||
+        found->second.scalar_type() != target.scalar_type()) {
+      throw std::runtime_error("`" + name + "` is " + c10::toString(found->second.scalar_type()) +
+                               " " + shape_text(found->second) + ", the module's " +
+                               c10::toString(target.scalar_type()) + " " + shape_text(target));
+    }
+    assignments.emplace_back(target, found->second);
+  };
+  for (const auto& item : model.named_parameters()) check(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) check(item.key(), item.value());
+  torch::NoGradGuard no_grad;
+  for (auto& [target, value] : assignments) target.copy_(value);
+}
 
 checkpoint_parts module_checkpoint_parts(torch::nn::Module& model, training_optimizer& optimizer) {
   checkpoint_parts parts;
-  parts.save_model = [&model](torch::serialize::OutputArchive& archive) { model.save(archive); };
-  parts.load_model = [&model](torch::serialize::InputArchive& archive) { model.load(archive); };
-  parts.save_optimizer = [&optimizer](torch::serialize::OutputArchive& archive) {
-    optimizer.save(archive);
-  };
-  parts.load_optimizer = [&optimizer](torch::serialize::InputArchive& archive) {
-    optimizer.load(archive);
-  };
+  parts.save_model = [&model] { return module_state(model); };
+  parts.load_model = [&model](const state_dict& state) { load_module_state(model, state); };
+  parts.save_optimizer = [&optimizer] { return optimizer.save(); };
+  parts.load_optimizer = [&optimizer](const state_dict& state) { optimizer.load(state); };
   return parts;
 }
 
 void write_checkpoint(const std::string& path, const checkpoint_state& state,
                       const checkpoint_parts& parts) {
-  torch::serialize::OutputArchive archive;
+  checkpoint_metadata metadata;
+  named_tensors tensors;
   try {
-    archive.write("format_version", c10::IValue(format_version));
-    archive.write("config", c10::IValue(state.config_yaml));
-    archive.write("metrics", c10::IValue(history_to_json(state.history).dump()));
-    torch::serialize::OutputArchive position;
-    write_position(position, state.position);
-    archive.write("position", position);
-    torch::serialize::OutputArchive rng;
-    write_rng(rng, state.rng);
-    archive.write("rng", rng);
-    torch::serialize::OutputArchive model;
-    if (parts.save_model) parts.save_model(model);
-    archive.write("model", model);
-    torch::serialize::OutputArchive optimizer;
-    if (parts.save_optimizer) parts.save_optimizer(optimizer);
-    archive.write("optimizer", optimizer);
+    metadata = {{"format", format_name},
+                {"format_version", std::to_string(format_version)},
+                {"position", position_json(state.position).dump()},
+                {"metrics", history_to_json(state.history).dump()},
+                {"config", state.config_yaml}};
+    if (parts.save_model) append_prefixed(tensors, model_prefix, parts.save_model());
+    if (parts.save_optimizer) append_prefixed(tensors, momentum_prefix, parts.save_optimizer());
+    // Each process's state as the bytes of rng_state_to_bytes, in a uint8 tensor.
+    for (std::size_t rank = 0; rank < state.rng.size(); ++rank) {
+      const auto bytes = rng_state_to_bytes(state.rng[rank]);
+      auto tensor = torch::empty({static_cast<std::int64_t>(bytes.size())}, torch::kUInt8);
+      if (!bytes.empty()) std::memcpy(tensor.data_ptr(), bytes.data(), bytes.size());
+      tensors.emplace_back(rng_prefix + std::to_string(rank), tensor);
+    }
   } catch (const std::exception& error) {
     throw checkpoint_error(path + ": cannot assemble the checkpoint: " + error_text(error));
   }
-  write_archive_atomically(archive, path);
+  write_checkpoint_file(path, metadata, tensors);
 }
 
-opened_checkpoint::opened_checkpoint(std::string path)
-    : path_(std::move(path)), archive_(read_archive(path_)) {
+opened_checkpoint::opened_checkpoint(const std::string& path) : file_(path) {
+  read_state();
+}
+
+opened_checkpoint::opened_checkpoint(const std::string& path, std::string bytes)
+    : file_(path, std::move(bytes)) {
+  read_state();
+}
+
+void opened_checkpoint::read_state() {
+  const auto& path = file_.path();
+  const auto format = file_.metadata().find("format");
+  if (format == file_.metadata().end() || format->second != format_name) {
+    throw checkpoint_error(path +
+                           ": not a multigrid training checkpoint (its metadata has no "
+                           "`format: " +
+                           format_name + "`)");
+  }
+  const auto& version = metadata_entry(file_, "format_version");
+  if (version != std::to_string(format_version)) {
+    throw checkpoint_error(path + ": checkpoint format " + version + " is not the format " +
+                           std::to_string(format_version) + " this trainer reads");
+  }
   try {
-    c10::IValue value;
-    if (!archive_.try_read("format_version", value)) {
-      throw checkpoint_error(path_ + ": not a multigrid training checkpoint (no format_version)");
+    state_.config_yaml = metadata_entry(file_, "config");
+    state_.history = history_from_json(nlohmann::json::parse(metadata_entry(file_, "metrics")));
+    state_.position = read_position(nlohmann::json::parse(metadata_entry(file_, "position")));
+    const auto rng = file_.tensors(rng_prefix);
+    for (std::size_t rank = 0; rank < rng.size(); ++rank) {
+      const auto found = rng.find(std::to_string(rank));
+      if (found == rng.end() || found->second.scalar_type() != torch::kUInt8 ||
+          found->second.dim() != 1) {
+        throw std::runtime_error("the random states are not one U8 vector per rank from 0 to " +
+                                 std::to_string(rng.size() - 1));
+      }
+      const auto& bytes = found->second;
+      state_.rng.push_back(rng_state_from_bytes(std::string(
+          static_cast<const char*>(bytes.data_ptr()), static_cast<std::size_t>(bytes.numel()))));
     }
-    if (value.toInt() != format_version) {
-      throw checkpoint_error(path_ + ": checkpoint format " + std::to_string(value.toInt()) +
-                             " is not the format " + std::to_string(format_version) +
-                             " this trainer reads");
-    }
-    archive_.read("config", value);
-    state_.config_yaml = value.toStringRef();
-    archive_.read("metrics", value);
-    state_.history = history_from_json(nlohmann::json::parse(value.toStringRef()));
-    torch::serialize::InputArchive position;
-    archive_.read("position", position);
-    state_.position = read_position(position);
-    torch::serialize::InputArchive rng;
-    archive_.read("rng", rng);
-    state_.rng = read_rng(rng);
   } catch (const checkpoint_error&) {
     throw;
   } catch (const std::exception& error) {
-    throw checkpoint_error(path_ + ": damaged checkpoint: " + error_text(error));
+    throw checkpoint_error(path + ": damaged checkpoint: " + error_text(error));
   }
 }
 
-void opened_checkpoint::load_model(
-    const std::function<void(torch::serialize::InputArchive&)>& load_model) {
+state_dict opened_checkpoint::model_state() const {
+  return file_.tensors(model_prefix);
+}
+
+void opened_checkpoint::load_model(const std::function<void(const state_dict&)>& load_model) {
   try {
-    torch::serialize::InputArchive model;
-    archive_.read("model", model);
-    load_model(model);
+    load_model(model_state());
+  } catch (const checkpoint_error&) {
+    throw;
   } catch (const std::exception& error) {
-    throw checkpoint_error(path_ + ": cannot load the model: " + error_text(error));
+    throw checkpoint_error(path() + ": cannot load the model: " + error_text(error));
   }
 }
 
@@ -158,11 +211,11 @@ void opened_checkpoint::load(const checkpoint_parts& parts) {
   if (parts.load_model) load_model(parts.load_model);
   if (!parts.load_optimizer) return;
   try {
-    torch::serialize::InputArchive optimizer;
-    archive_.read("optimizer", optimizer);
-    parts.load_optimizer(optimizer);
+    parts.load_optimizer(file_.tensors(momentum_prefix));
+  } catch (const checkpoint_error&) {
+    throw;
   } catch (const std::exception& error) {
-    throw checkpoint_error(path_ + ": cannot load the optimizer state: " + error_text(error));
+    throw checkpoint_error(path() + ": cannot load the optimizer state: " + error_text(error));
   }
 }
 

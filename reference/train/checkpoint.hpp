@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "model/state_dict.hpp"
 #include "train/checkpoint_file.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
@@ -43,41 +44,52 @@ struct checkpoint_state {
   std::string config_yaml;     ///< resolved_config::yaml() of the run
 };
 
-/// How the model and the optimizer write themselves into, and read themselves from, their part of
-/// the checkpoint.
+/// How the model and the optimizer give their tensors to, and take them back from, the checkpoint.
 struct checkpoint_parts {
-  std::function<void(torch::serialize::OutputArchive&)> save_model;
-  std::function<void(torch::serialize::InputArchive&)> load_model;
-  std::function<void(torch::serialize::OutputArchive&)> save_optimizer;
-  std::function<void(torch::serialize::InputArchive&)> load_optimizer;
+  std::function<state_dict()> save_model;
+  std::function<void(const state_dict&)> load_model;
+  std::function<state_dict()> save_optimizer;
+  std::function<void(const state_dict&)> load_optimizer;
 };
 
-/// torch::nn::Module::save/load for the model (pass the model's own functions instead where it
+/// The parameters and buffers of `model` by name (use the model's own functions instead where it
 /// stores BN differently) and training_optimizer::save/load. Both must outlive the result.
 checkpoint_parts module_checkpoint_parts(torch::nn::Module& model, training_optimizer& optimizer);
 
-/// Writes the checkpoint atomically; see write_archive_atomically.
+/// The tensors of `model` by name, and loading them back into the same tensors: every one must be
+/// there, with the same shape and dtype; throws std::runtime_error naming the first that is not.
+state_dict module_state(const torch::nn::Module& model);
+void load_module_state(torch::nn::Module& model, const state_dict& state);
+
+/// Writes the checkpoint atomically (write_checkpoint_file). Its tensors are named `model.<name>`,
+/// `optimizer.momentum.<name>` and `rng.<rank>`; the rest is metadata (docs/training.md).
 void write_checkpoint(const std::string& path, const checkpoint_state& state,
                       const checkpoint_parts& parts);
 
 /// A checkpoint read from disk, verified and parsed; its model and optimizer are loaded on request.
 class opened_checkpoint {
  public:
-  /// Throws checkpoint_error naming the file when it is missing, truncated, corrupt, or not ours.
-  explicit opened_checkpoint(std::string path);
+  /// Throws checkpoint_error naming the file when it is missing, truncated, corrupt, malformed
+  /// or not ours (legacy_checkpoint_error for the format before this one).
+  explicit opened_checkpoint(const std::string& path);
+  /// The same for `bytes` as the content of a file named `path`.
+  opened_checkpoint(const std::string& path, std::string bytes);
 
-  const std::string& path() const noexcept { return path_; }
+  const std::string& path() const noexcept { return file_.path(); }
   const checkpoint_state& state() const noexcept { return state_; }
 
   /// Calls parts.load_model and parts.load_optimizer (either may be empty to skip it); their
   /// errors come back as checkpoint_error naming the file.
   void load(const checkpoint_parts& parts);
   /// The model part only (TRAIN.CHECKPOINT_FILE_PATH: initial weights).
-  void load_model(const std::function<void(torch::serialize::InputArchive&)>& load_model);
+  void load_model(const std::function<void(const state_dict&)>& load_model);
+  /// The model's tensors by name (a copy on the CPU).
+  state_dict model_state() const;
 
  private:
-  std::string path_;
-  torch::serialize::InputArchive archive_;
+  void read_state();
+
+  checkpoint_file file_;
   checkpoint_state state_;
 };
 

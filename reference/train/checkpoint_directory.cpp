@@ -72,6 +72,8 @@ std::optional<std::string> checkpoint_directory::latest(std::vector<std::string>
     try {
       verify_checkpoint_file(it->path);
       return it->path;
+    } catch (const legacy_checkpoint_error&) {
+      throw;  // falling back to an older file, or to none, would silently lose the run's progress
     } catch (const checkpoint_error& error) {
       if (skipped) skipped->push_back(error.what());
     }

@@ -31,7 +31,8 @@ class checkpoint_directory {
   std::vector<checkpoint_entry> list() const;
 
   /// The newest checkpoint that verifies (header, length, checksum). Each newer one that does not
-  /// is described in `skipped` ("path: reason") when given.
+  /// is described in `skipped` ("path: reason") when given. A newer one of the earlier format
+  /// throws legacy_checkpoint_error instead: the run must be converted, not restarted.
   std::optional<std::string> latest(std::vector<std::string>* skipped = nullptr) const;
 
   /// Writes a checkpoint at state.position (creating the folder), then prunes. Returns its path.

@@ -4,79 +4,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <memory>
-#include <vector>
 
+#include "train/checkpoint_checksum.hpp"
 #include "train/error_text.hpp"
 
 namespace multigrid::reference {
 namespace {
 
-constexpr char magic[8] = {'M', 'G', 'C', 'K', 'P', 'T', '\0', '\1'};
+// What every checkpoint's header starts with, after the 8-byte length, and where its checksum is.
+constexpr std::string_view checksum_prefix = "{\"__metadata__\":{\"checksum\":\"";
+constexpr std::size_t checksum_offset = 8 + checksum_prefix.size();
+constexpr std::size_t checksum_digits = 16;
+constexpr std::string_view unset_checksum = "0000000000000000";
+// The first bytes of a checkpoint of the previous format.
+constexpr std::string_view legacy_magic{"MGCKPT\0\1", 8};
 
-// FNV-1a over 64-bit little-endian words in four interleaved lanes (four independent multiply
-// chains run in parallel; one chain would leave the CPU waiting on each multiply). Any change
-// confined to one word always changes the result: xor and multiplication by an odd number are
-// bijective, in each lane and in the final fold of the lanes.
-class checksum {
- public:
-  void add(const unsigned char* data, std::size_t size) {
-    length_ += size;
-    while (pending_size_ > 0 && size > 0) {  // complete a block begun by the previous call
-      pending_[pending_size_++] = *data++;
-      --size;
-      if (pending_size_ == block) {
-        mix_block(pending_.data());
-        pending_size_ = 0;
-      }
-    }
-    for (; size >= block; data += block, size -= block) mix_block(data);
-    for (; size > 0; --size) pending_[pending_size_++] = *data++;
-  }
-
-  std::uint64_t value() const {
-    std::uint64_t hash = offset_basis;
-    for (auto lane : lanes_) hash = (hash ^ lane) * prime;
-    for (std::size_t i = 0; i < pending_size_; ++i) hash = (hash ^ pending_[i]) * prime;
-    return (hash ^ length_) * prime;
-  }
-
- private:
-  static constexpr std::uint64_t prime = 0x100000001b3ULL;
-  static constexpr std::uint64_t offset_basis = 0xcbf29ce484222325ULL;
-  static constexpr std::size_t block = 32;  // one word per lane
-
-  static std::uint64_t load(const unsigned char* bytes) {
-    std::uint64_t word = 0;
-    for (int i = 0; i < 8; ++i) word |= std::uint64_t{bytes[i]} << (8 * i);
-    return word;
-  }
-  void mix_block(const unsigned char* bytes) {
-    for (std::size_t lane = 0; lane < 4; ++lane) {
-      lanes_[lane] = (lanes_[lane] ^ load(bytes + 8 * lane)) * prime;
-    }
-  }
-
-  std::array<std::uint64_t, 4> lanes_{offset_basis, offset_basis + 1, offset_basis + 2,
-                                      offset_basis + 3};
-  std::uint64_t length_ = 0;
-  std::array<unsigned char, block> pending_{};
-  std::size_t pending_size_ = 0;
-};
-
-void put_u64(unsigned char* out, std::uint64_t value) {
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<unsigned char>(value >> (8 * i));
-}
-
-std::uint64_t get_u64(const unsigned char* in) {
-  std::uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value |= std::uint64_t{in[i]} << (8 * i);
-  return value;
-}
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+              "safetensors data is little-endian; tensors are copied byte for byte");
 
 struct file_descriptor {
   int fd = -1;
@@ -110,73 +57,170 @@ bool write_all(int fd, const void* data, std::size_t size) {
   return true;
 }
 
-struct header {
-  std::uint64_t archive_size = 0;
-  std::uint64_t archive_checksum = 0;
-};
-
-// Reads and checks the header and the archive's bytes; returns the open file.
-std::shared_ptr<file_descriptor> open_verified(const std::string& path, header& parsed) {
-  auto file = std::make_shared<file_descriptor>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file->fd < 0) fail(path, "cannot open the checkpoint: " + system_error_text());
-  struct stat status {};
-  if (::fstat(file->fd, &status) != 0)
-    fail(path, "cannot read the checkpoint: " + system_error_text());
-  const auto file_size = static_cast<std::uint64_t>(status.st_size);
-  unsigned char bytes[checkpoint_header_size];
-  if (file_size < checkpoint_header_size || ::pread(file->fd, bytes, checkpoint_header_size, 0) !=
-                                                static_cast<ssize_t>(checkpoint_header_size)) {
-    fail(path, "not a checkpoint, or truncated: " + std::to_string(file_size) +
-                   " bytes, shorter than the header");
+std::string hex_text(std::uint64_t value) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string text(checksum_digits, '0');
+  for (std::size_t i = 0; i < checksum_digits; ++i) {
+    text[checksum_digits - 1 - i] = digits[(value >> (4 * i)) & 0xf];
   }
-  if (std::memcmp(bytes, magic, sizeof magic) != 0) {
-    fail(path, "not a multigrid checkpoint (unknown header)");
-  }
-  parsed.archive_size = get_u64(bytes + 8);
-  parsed.archive_checksum = get_u64(bytes + 16);
-  if (parsed.archive_size == 0) fail(path, "incomplete checkpoint: the header was never finished");
-  const std::uint64_t expected = checkpoint_header_size + parsed.archive_size;
-  if (file_size != expected) {
-    fail(path, "truncated or damaged checkpoint: " + std::to_string(file_size) +
-                   " bytes, expected " + std::to_string(expected));
-  }
-  checksum sum;
-  std::vector<unsigned char> buffer(std::size_t{8} << 20);
-  std::uint64_t offset = checkpoint_header_size;
-  while (offset < file_size) {
-    const auto wanted =
-        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), file_size - offset));
-    const ssize_t got = ::pread(file->fd, buffer.data(), wanted, static_cast<off_t>(offset));
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0)
-      fail(path,
-           "cannot read the checkpoint: " + (got < 0 ? system_error_text() : "unexpected end"));
-    sum.add(buffer.data(), static_cast<std::size_t>(got));
-    offset += static_cast<std::uint64_t>(got);
-  }
-  if (sum.value() != parsed.archive_checksum) {
-    fail(path, "corrupt checkpoint: its checksum does not match its content");
-  }
-  return file;
+  return text;
 }
 
-void sync_directory_of(const std::string& path) {
-  const auto directory = std::filesystem::path(path).parent_path();
-  const int fd =
-      ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+// The checksum of `bytes` with the checksum field read as zeros.
+std::uint64_t checksum_of(std::string_view bytes) {
+  checkpoint_checksum sum;
+  sum.add(bytes.data(), checksum_offset);
+  sum.add(unset_checksum.data(), unset_checksum.size());
+  const auto rest = bytes.substr(checksum_offset + checksum_digits);
+  sum.add(rest.data(), rest.size());
+  return sum.value();
+}
+
+std::string read_whole_file(const std::string& path) {
+  file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.fd < 0) fail(path, "cannot open the checkpoint: " + system_error_text());
+  struct stat status {};
+  if (::fstat(file.fd, &status) != 0) {
+    fail(path, "cannot read the checkpoint: " + system_error_text());
+  }
+  if (!S_ISREG(status.st_mode)) fail(path, "not a regular file");
+  std::string bytes(static_cast<std::size_t>(status.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got =
+        ::pread(file.fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(path, "cannot read the checkpoint: " + system_error_text());
+    if (got == 0) fail(path, "the file shrank while it was read");
+    done += static_cast<std::size_t>(got);
+  }
+  return bytes;
+}
+
+// Checks everything but the tensors' content; returns the parsed header.
+safetensors_index verify(const std::string& path, std::string_view bytes) {
+  if (bytes.substr(0, legacy_magic.size()) == legacy_magic) {
+    throw legacy_checkpoint_error(
+        path +
+        ": a checkpoint of the earlier format (a LibTorch archive), which this version no longer "
+        "reads because LibTorch's reader can crash on a crafted file; if you trust the file, "
+        "convert it with `multigrid-export-weights --from-legacy " +
+        path + " NEW.ckpt`");
+  }
+  if (bytes.size() < checksum_offset + checksum_digits) {
+    fail(path, "not a checkpoint, or truncated: " + std::to_string(bytes.size()) +
+                   " bytes, shorter than the header");
+  }
+  if (bytes.substr(8, checksum_prefix.size()) != checksum_prefix) {
+    fail(path,
+         "not a multigrid checkpoint (its first bytes are not a safetensors header that "
+         "starts with a checksum)");
+  }
+  // The header length first: it tells truncation apart from changed bytes.
+  std::uint64_t header_size = 0;
+  for (int i = 0; i < 8; ++i) {
+    header_size |= std::uint64_t{static_cast<unsigned char>(bytes[static_cast<std::size_t>(i)])}
+                   << (8 * i);
+  }
+  if (header_size > bytes.size() - 8) {
+    fail(path, "truncated or damaged checkpoint: " + std::to_string(bytes.size()) +
+                   " bytes, shorter than its header (" + std::to_string(header_size) + " bytes)");
+  }
+  const auto stored = bytes.substr(checksum_offset, checksum_digits);
+  if (stored == unset_checksum) fail(path, "incomplete checkpoint: its checksum was never written");
+  if (stored != hex_text(checksum_of(bytes))) {
+    // A header that no longer fits the file says more than the checksum: usually truncation.
+    try {
+      parse_safetensors(bytes);
+    } catch (const safetensors_error& error) {
+      fail(path, std::string("truncated or damaged checkpoint: ") + error.what());
+    }
+    fail(path,
+         "corrupt checkpoint: its checksum does not match its content (changed or "
+         "truncated)");
+  }
+  try {
+    return parse_safetensors(bytes);
+  } catch (const safetensors_error& error) {
+    fail(path, std::string("malformed checkpoint: ") + error.what());
   }
 }
 
 }  // namespace
 
+safetensors_dtype safetensors_dtype_of(torch::ScalarType type) {
+  switch (type) {
+    case torch::kDouble:
+      return safetensors_dtype::F64;
+    case torch::kFloat:
+      return safetensors_dtype::F32;
+    case torch::kHalf:
+      return safetensors_dtype::F16;
+    case torch::kBFloat16:
+      return safetensors_dtype::BF16;
+    case torch::kLong:
+      return safetensors_dtype::I64;
+    case torch::kInt:
+      return safetensors_dtype::I32;
+    case torch::kShort:
+      return safetensors_dtype::I16;
+    case torch::kChar:
+      return safetensors_dtype::I8;
+    case torch::kByte:
+      return safetensors_dtype::U8;
+    case torch::kBool:
+      return safetensors_dtype::BOOL;
+    default:
+      break;
+  }
+  throw std::invalid_argument(std::string("no safetensors dtype for ") + c10::toString(type));
+}
+
+torch::ScalarType scalar_type_of(safetensors_dtype dtype) {
+  switch (dtype) {
+    case safetensors_dtype::F64:
+      return torch::kDouble;
+    case safetensors_dtype::F32:
+      return torch::kFloat;
+    case safetensors_dtype::F16:
+      return torch::kHalf;
+    case safetensors_dtype::BF16:
+      return torch::kBFloat16;
+    case safetensors_dtype::I64:
+      return torch::kLong;
+    case safetensors_dtype::I32:
+      return torch::kInt;
+    case safetensors_dtype::I16:
+      return torch::kShort;
+    case safetensors_dtype::I8:
+      return torch::kChar;
+    case safetensors_dtype::U8:
+      return torch::kByte;
+    case safetensors_dtype::BOOL:
+      return torch::kBool;
+  }
+  throw std::invalid_argument("unknown safetensors dtype");
+}
+
 std::string temporary_checkpoint_path(const std::string& path) {
   return path + ".tmp." + std::to_string(::getpid());
 }
 
-void write_archive_atomically(torch::serialize::OutputArchive& archive, const std::string& path) {
+void write_checkpoint_file(const std::string& path, const checkpoint_metadata& metadata,
+                           const named_tensors& tensors) {
+  std::vector<safetensors_layout_entry> layout;
+  std::string header;
+  try {
+    for (const auto& [name, tensor] : tensors) {
+      layout.push_back({name, safetensors_dtype_of(tensor.scalar_type()), tensor.sizes().vec()});
+    }
+    checkpoint_metadata entries{{"checksum", std::string(unset_checksum)}};
+    entries.insert(entries.end(), metadata.begin(), metadata.end());
+    header = safetensors_header(layout, entries);
+  } catch (const std::exception& error) {
+    fail(path, "cannot assemble the checkpoint: " + error_text(error));
+  }
+
   const std::string temporary = temporary_checkpoint_path(path);
   file_descriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
   if (file.fd < 0) fail(temporary, "cannot create the checkpoint: " + system_error_text());
@@ -184,42 +228,27 @@ void write_archive_atomically(torch::serialize::OutputArchive& archive, const st
     ::unlink(temporary.c_str());
     fail(path, what);
   };
-
-  // A zeroed header first: a file whose header was never finished reads as incomplete.
-  unsigned char bytes[checkpoint_header_size] = {};
-  std::memcpy(bytes, magic, sizeof magic);
-  if (!write_all(file.fd, bytes, sizeof bytes))
-    abandon("cannot write the checkpoint: " + system_error_text());
-
-  checksum sum;
-  std::uint64_t archive_size = 0;
-  int write_errno = 0;
-  try {
-    // After a failed write (a full disk) the rest is discarded but reported as written: a short
-    // count makes LibTorch's zip writer throw from its destructor, which ends the process.
-    archive.save_to([&](const void* data, std::size_t size) -> std::size_t {
-      if (write_errno != 0) return size;
-      if (!write_all(file.fd, data, size)) {
-        write_errno = errno;
-        return size;
-      }
-      sum.add(static_cast<const unsigned char*>(data), size);
-      archive_size += size;
-      return size;
-    });
-  } catch (const std::exception& error) {
-    errno = write_errno;  // the failed write, when there was one, is the cause to name
-    abandon("cannot write the checkpoint: " +
-            (write_errno != 0 ? system_error_text() : error_text(error)));
+  checkpoint_checksum sum;
+  auto put = [&](const void* data, std::size_t size) {
+    if (!write_all(file.fd, data, size)) {
+      abandon("cannot write the checkpoint: " + system_error_text());
+    }
+    sum.add(static_cast<const unsigned char*>(data), size);
+  };
+  put(header.data(), header.size());
+  for (const auto& [name, tensor] : tensors) {
+    torch::Tensor bytes;
+    try {
+      bytes = tensor.detach().to(torch::kCPU).contiguous();
+    } catch (const std::exception& error) {
+      abandon("cannot copy tensor `" + name + "` to the CPU: " + error_text(error));
+    }
+    put(bytes.data_ptr(), bytes.nbytes());
   }
-  if (write_errno != 0) {
-    errno = write_errno;
-    abandon("cannot write the checkpoint: " + system_error_text());
-  }
-  put_u64(bytes + 8, archive_size);
-  put_u64(bytes + 16, sum.value());
-  if (::pwrite(file.fd, bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
-    abandon("cannot write the checkpoint header: " + system_error_text());
+  const auto digits = hex_text(sum.value());
+  if (::pwrite(file.fd, digits.data(), digits.size(), checksum_offset) !=
+      static_cast<ssize_t>(digits.size())) {
+    abandon("cannot write the checkpoint's checksum: " + system_error_text());
   }
   if (::fsync(file.fd) != 0) abandon("cannot flush the checkpoint to disk: " + system_error_text());
   if (::close(file.fd) != 0) {
@@ -230,41 +259,48 @@ void write_archive_atomically(torch::serialize::OutputArchive& archive, const st
   if (::rename(temporary.c_str(), path.c_str()) != 0) {
     abandon("cannot move the checkpoint into place: " + system_error_text());
   }
-  sync_directory_of(path);
+  const auto directory = std::filesystem::path(path).parent_path();
+  const int folder =
+      ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder >= 0) {
+    ::fsync(folder);
+    ::close(folder);
+  }
+}
+
+checkpoint_file::checkpoint_file(const std::string& path)
+    : checkpoint_file(path, read_whole_file(path)) {}
+
+checkpoint_file::checkpoint_file(std::string path, std::string bytes)
+    : path_(std::move(path)), bytes_(std::move(bytes)), index_(verify(path_, bytes_)) {}
+
+std::map<std::string, torch::Tensor> checkpoint_file::tensors(const std::string& prefix) const {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& entry : index_.tensors) {
+    if (entry.name.compare(0, prefix.size(), prefix) != 0) continue;
+    const auto data = tensor_bytes(bytes_, index_, entry);
+    if (entry.dtype == safetensors_dtype::BOOL) {
+      for (const char byte : data) {
+        if (byte != 0 && byte != 1) {
+          fail(path_, "tensor `" + entry.name + "` is BOOL but holds a byte other than 0 or 1");
+        }
+      }
+    }
+    auto tensor = torch::empty(entry.shape, torch::TensorOptions(scalar_type_of(entry.dtype)));
+    if (!data.empty()) std::memcpy(tensor.data_ptr(), data.data(), data.size());
+    out.emplace(entry.name.substr(prefix.size()), std::move(tensor));
+  }
+  return out;
 }
 
 void verify_checkpoint_file(const std::string& path) {
-  header parsed;
-  open_verified(path, parsed);
+  verify(path, read_whole_file(path));
 }
 
-torch::serialize::InputArchive read_archive(const std::string& path) {
-  header parsed;
-  auto file = open_verified(path, parsed);
-  torch::serialize::InputArchive archive;
-  const std::uint64_t size = parsed.archive_size;
-  try {
-    archive.load_from(
-        [file, size](std::uint64_t position, void* buffer, std::size_t count) -> std::size_t {
-          if (position >= size) return 0;
-          count = static_cast<std::size_t>(std::min<std::uint64_t>(count, size - position));
-          std::size_t done = 0;
-          while (done < count) {
-            const ssize_t got =
-                ::pread(file->fd, static_cast<char*>(buffer) + done, count - done,
-                        static_cast<off_t>(checkpoint_header_size + position + done));
-            if (got < 0 && errno == EINTR) continue;
-            if (got <= 0) break;
-            done += static_cast<std::size_t>(got);
-          }
-          return done;
-        },
-        [size]() -> std::size_t { return static_cast<std::size_t>(size); },
-        torch::Device(torch::kCPU));
-  } catch (const std::exception& error) {
-    fail(path, "cannot parse the checkpoint: " + error_text(error));
-  }
-  return archive;
+std::string seal_checkpoint_bytes(std::string bytes) {
+  if (bytes.size() < checksum_offset + checksum_digits) return bytes;
+  bytes.replace(checksum_offset, checksum_digits, hex_text(checksum_of(bytes)));
+  return bytes;
 }
 
 }  // namespace multigrid::reference

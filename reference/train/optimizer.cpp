@@ -127,51 +127,45 @@ torch::Tensor training_optimizer::momentum_buffer(const torch::Tensor& parameter
   return static_cast<const torch::optim::SGDParamState&>(*it->second).momentum_buffer();
 }
 
-void training_optimizer::save(torch::serialize::OutputArchive& archive) const {
-  // Tensors under numbered keys and the names in a list: archive keys cannot hold the dots of
-  // parameter names.
-  c10::List<std::string> names;
-  std::int64_t index = 0;
+state_dict training_optimizer::save() const {
+  state_dict buffers;
   for (const auto* list : {&groups_.regular, &groups_.batch_norm}) {
     for (const auto& parameter : *list) {
       const auto buffer = momentum_buffer(parameter.tensor);
-      if (!buffer.defined()) continue;
-      names.push_back(parameter.name);
-      archive.write("momentum_" + std::to_string(index++), buffer, /*is_buffer=*/true);
+      if (buffer.defined()) buffers[parameter.name] = buffer;
     }
   }
-  archive.write("momentum_names", c10::IValue(names));
-  archive.write("momentum", c10::IValue(settings_.momentum));
-  archive.write("weight_decay", c10::IValue(settings_.weight_decay));
-  archive.write("batch_norm_weight_decay", c10::IValue(settings_.batch_norm_weight_decay));
+  return buffers;
 }
 
-void training_optimizer::load(torch::serialize::InputArchive& archive) {
+void training_optimizer::load(const state_dict& buffers) {
   std::map<std::string, torch::Tensor> by_name;
   for (const auto* list : {&groups_.regular, &groups_.batch_norm}) {
     for (const auto& parameter : *list) by_name[parameter.name] = parameter.tensor;
   }
-  c10::IValue names_value;
-  archive.read("momentum_names", names_value);
-  const auto names = names_value.toList();
-  auto& state = sgd_->state();
-  state.clear();
-  for (std::size_t index = 0; index < names.size(); ++index) {
-    const auto name = names.get(index).toStringRef();
+  // Check every buffer before the state changes.
+  for (const auto& [name, buffer] : buffers) {
     const auto found = by_name.find(name);
     if (found == by_name.end()) {
       throw std::runtime_error("optimizer state: parameter " + name +
                                " has a momentum buffer but the model has no such parameter");
     }
-    torch::Tensor buffer;
-    archive.read("momentum_" + std::to_string(index), buffer, /*is_buffer=*/true);
-    const auto& parameter = found->second;
-    if (!buffer.sizes().equals(parameter.sizes())) {
+    if (!buffer.sizes().equals(found->second.sizes())) {
       throw std::runtime_error("optimizer state: the momentum buffer of " + name + " has shape " +
-                               shape_text(buffer) + ", the parameter " + shape_text(parameter));
+                               shape_text(buffer) + ", the parameter " + shape_text(found->second));
     }
+    if (!buffer.is_floating_point()) {
+      throw std::runtime_error("optimizer state: the momentum buffer of " + name + " is " +
+                               c10::toString(buffer.scalar_type()) + ", not floating point");
+    }
+  }
+  auto& state = sgd_->state();
+  state.clear();
+  for (const auto& [name, buffer] : buffers) {
+    const auto& parameter = by_name.at(name);
     auto parameter_state = std::make_unique<torch::optim::SGDParamState>();
-    parameter_state->momentum_buffer(buffer.to(parameter.options()).contiguous());
+    parameter_state->momentum_buffer(
+        buffer.to(parameter.options(), /*non_blocking=*/false, /*copy=*/true).contiguous());
     state[compat::optimizer_state_key(parameter)] = std::move(parameter_state);
   }
 }

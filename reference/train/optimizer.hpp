@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "model/state_dict.hpp"
 #include "train/train_config.hpp"
 
 namespace multigrid::reference {
@@ -70,12 +71,12 @@ class training_optimizer {
   void zero_grad();
   void step();
 
-  /// Momentum buffers by parameter name (with the settings they were made with).
-  void save(torch::serialize::OutputArchive& archive) const;
-  /// Restores the momentum buffers by name onto this optimizer's parameters (moving them to each
-  /// parameter's device). Throws std::runtime_error naming a saved parameter this model does not
-  /// have, or one whose shape differs.
-  void load(torch::serialize::InputArchive& archive);
+  /// Momentum buffers by parameter name (parameters without one yet are left out).
+  state_dict save() const;
+  /// Restores the momentum buffers by name onto this optimizer's parameters (copying them to each
+  /// parameter's device and dtype). Throws std::runtime_error naming a saved parameter this model
+  /// does not have, or one whose shape differs.
+  void load(const state_dict& buffers);
 
   torch::optim::SGD& sgd() noexcept { return *sgd_; }
   const parameter_groups& groups() const noexcept { return groups_; }

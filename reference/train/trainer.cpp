@@ -37,10 +37,12 @@
 #include "train/error_text.hpp"
 #include "train/gradient_all_reducer.hpp"
 #include "train/graphed_training_step.hpp"
+#include "train/initial_weights.hpp"
 #include "train/metrics.hpp"
 #include "train/optimizer.hpp"
 #include "train/process_group.hpp"
 #include "train/progress.hpp"
+#include "train/pyslowfast_weights.hpp"
 #include "train/rng_state.hpp"
 #include "train/run_config.hpp"
 #include "train/run_layout.hpp"
@@ -52,6 +54,17 @@
 
 namespace multigrid::reference {
 namespace {
+
+// A checkpoint that cannot be read is bad input, as a bad config value is: the run ends with the
+// file's name, what is wrong with it, and exit status 2, not as a failure of the run.
+template <typename Body>
+auto reading_checkpoint(Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const checkpoint_error& error) {
+    throw config_error(error.what());
+  }
+}
 
 /// "after epoch 2" at an epoch's end, "after iteration 5 of epoch 3" within one; counted from 1.
 std::string describe_position(const training_position& position) {
@@ -368,9 +381,7 @@ class training_run {
     std::string weights;
     if (is_main()) {
       weights = weights_to_test();
-      opened_checkpoint checkpoint(weights);
-      checkpoint.load_model(parts().load_model);
-      position_ = checkpoint.state().position;
+      position_ = reading_checkpoint([&] { return load_weights_to_test(weights); });
     }
     model_->pool_batch_norm_statistics();
     broadcast_module_state(*group_, *model_);
@@ -407,7 +418,7 @@ class training_run {
     }
     checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
     std::vector<std::string> skipped;
-    const auto latest = checkpoints_->latest(&skipped);
+    const auto latest = reading_checkpoint([&] { return checkpoints_->latest(&skipped); });
     for (const auto& reason : skipped) say("skipping a damaged checkpoint: " + reason);
     if (latest) return *latest;
     const auto& initial = config_.train.train.checkpoint_file_path;
@@ -436,11 +447,34 @@ class training_run {
     }
   }
 
+  // The weights TRAIN.ENABLE False tests; returns the position of a checkpoint, the start for a
+  // weights file.
+  training_position load_weights_to_test(const std::string& path) {
+    if (!looks_like_torch_save(path)) {
+      const checkpoint_file file(path);
+      const auto format = file.metadata().find("format");
+      if (format != file.metadata().end() && format->second == "multigrid-checkpoint") {
+        opened_checkpoint checkpoint(path);
+        checkpoint.load_model(parts().load_model);
+        return checkpoint.state().position;
+      }
+    }
+    load_initial_weights(path);
+    return {};
+  }
+
+  // TRAIN.CHECKPOINT_FILE_PATH: a checkpoint's model, or a weights file (initial_weights.hpp).
+  void load_initial_weights(const std::string& path) {
+    const auto skipped = load_weights(model_, read_weights_file(path), path);
+    say("initial weights from " + path);
+    for (const auto& name : skipped) say("not loaded, left as initialised: " + name);
+  }
+
   checkpoint_parts parts() {
-    return {[this](torch::serialize::OutputArchive& archive) { save_model_state(model_, archive); },
-            [this](torch::serialize::InputArchive& archive) { load_model_state(model_, archive); },
-            [this](torch::serialize::OutputArchive& archive) { optimizer_->save(archive); },
-            [this](torch::serialize::InputArchive& archive) { optimizer_->load(archive); }};
+    return {[this] { return save_model_state(model_); },
+            [this](const state_dict& state) { load_model_state(model_, state); },
+            [this] { return optimizer_->save(); },
+            [this](const state_dict& state) { optimizer_->load(state); }};
   }
 
   void resume() {
@@ -450,7 +484,7 @@ class training_run {
     std::optional<std::string> latest;
     if (wanted) {
       std::vector<std::string> skipped;
-      latest = checkpoints_->latest(&skipped);
+      latest = reading_checkpoint([&] { return checkpoints_->latest(&skipped); });
       for (const auto& reason : skipped) say("skipping a damaged checkpoint: " + reason);
     }
     if (!latest) {
@@ -463,16 +497,14 @@ class training_run {
           throw config_error(keys::train_checkpoint_file_path.name() + " = " + initial_weights +
                              ": no such file");
         }
-        opened_checkpoint initial(initial_weights);
-        initial.load_model(parts().load_model);
-        say("initial weights from " + initial_weights);
+        reading_checkpoint([&] { load_initial_weights(initial_weights); });
       }
       position_.train_samples = train_set_->size();
       return;
     }
-    opened_checkpoint checkpoint(*latest);
+    opened_checkpoint checkpoint = reading_checkpoint([&] { return opened_checkpoint(*latest); });
     check_resume_compatible(checkpoint, config_.resolved, train_set_->size());
-    checkpoint.load(parts());
+    reading_checkpoint([&] { checkpoint.load(parts()); });
     position_ = checkpoint.state().position;
     history_ = checkpoint.state().history;
     const auto& states = checkpoint.state().rng;

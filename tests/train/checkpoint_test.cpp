@@ -132,8 +132,8 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   CHECK_NOTHROW(verify_checkpoint_file(good));
 
   const auto damaged = folder.file("damaged.ckpt");
-  for (std::size_t keep : {std::size_t{0}, std::size_t{10}, checkpoint_header_size,
-                           bytes.size() / 2, bytes.size() - 1}) {
+  for (std::size_t keep :
+       {std::size_t{0}, std::size_t{10}, std::size_t{64}, bytes.size() / 2, bytes.size() - 1}) {
     CAPTURE(keep);
     write_bytes(damaged, bytes.substr(0, keep));
     const auto message = error_opening(damaged);
@@ -143,16 +143,15 @@ TEST_CASE("truncated, corrupt and foreign files are refused with the file named"
   auto flipped = bytes;
   flipped[bytes.size() / 2] ^= 0x10;
   write_bytes(damaged, flipped);
-  CHECK(error_opening(damaged) ==
-        damaged + ": corrupt checkpoint: its checksum does not match its content");
+  CHECK(error_opening(damaged) == damaged +
+                                      ": corrupt checkpoint: its checksum does not match its "
+                                      "content (changed or truncated)");
   write_bytes(damaged, std::string(200, 'x'));
-  CHECK(error_opening(damaged) == damaged + ": not a multigrid checkpoint (unknown header)");
+  CHECK(error_opening(damaged).rfind(damaged + ": not a multigrid checkpoint", 0) == 0);
   CHECK(error_opening(folder.file("missing.ckpt")).find("missing.ckpt: cannot open") !=
         std::string::npos);
   // A valid container around something that is not a training checkpoint.
-  torch::serialize::OutputArchive other;
-  other.write("weights", torch::ones({3}));
-  write_archive_atomically(other, damaged);
+  write_checkpoint_file(damaged, {}, {{"weights", torch::ones({3})}});
   CHECK(error_opening(damaged).find("not a multigrid training checkpoint") != std::string::npos);
 }
 
@@ -181,9 +180,7 @@ TEST_CASE("a failed write leaves the previous checkpoint, and no temporary file"
   CHECK(fs::path(first).filename() == "checkpoint_epoch_00001.ckpt");
 
   auto failing = module_checkpoint_parts(*model, optimizer);
-  failing.save_model = [](torch::serialize::OutputArchive&) {
-    throw std::runtime_error("disk on fire");
-  };
+  failing.save_model = []() -> state_dict { throw std::runtime_error("disk on fire"); };
   state.position = {2, 0, 8, 32, 20};
   CHECK_THROWS_WITH_AS(directory.save(state, failing, 2, 10), doctest::Contains("disk on fire"),
                        checkpoint_error);

@@ -43,8 +43,7 @@ SlowFast model_of_newest_checkpoint(const std::string& output_dir, const config_
   REQUIRE(path.has_value());
   SlowFast model(read_slowfast_options(tree));
   opened_checkpoint checkpoint(*path);
-  checkpoint.load_model(
-      [&](torch::serialize::InputArchive& archive) { load_model_state(model, archive); });
+  checkpoint.load_model([&](const state_dict& state) { load_model_state(model, state); });
   return model;
 }
 
