@@ -61,7 +61,19 @@ state_dict read_pyslowfast_weights(const std::string& path) {
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception& error) {
-    throw checkpoint_error(path + ": cannot read it as a torch.save file: " + error_text(error));
+    const auto text = error_text(error);
+    // LibTorch's unpickler reads collections.OrderedDict, which Python's state_dict() returns and
+    // PySlowFast saves, as None (it expects one only in a tensor's unused backward hooks).
+    if (text.find("Expected GenericDict but got None") != std::string::npos) {
+      throw checkpoint_error(
+          path +
+          ": its state dict is a collections.OrderedDict, which LibTorch cannot read; save it as a "
+          "plain dict first: python3 -c \"import torch, sys; c = torch.load(sys.argv[1], "
+          "map_location='cpu'); c['model_state'] = dict(c['model_state']); torch.save(c, "
+          "sys.argv[2])\" " +
+          path + " PLAIN.pyth");
+    }
+    throw checkpoint_error(path + ": cannot read it as a torch.save file: " + text);
   }
   if (!value.isGenericDict()) {
     throw checkpoint_error(path + ": not PySlowFast weights: not a dict");
