@@ -3,7 +3,8 @@
 // machine has; one per core, PyTorch's own default, ignores that the loader's threads decode on
 // the same cores, and OpenMP's threads, which wait for each other at every operator, stall when
 // one of them loses its core. So each process takes its share of the CPUs it may run on and leaves
-// part of it to its loader. OMP_NUM_THREADS, when set, decides instead.
+// a quarter of it to its loader. OMP_NUM_THREADS, when set, decides instead: on a machine busy
+// with other work, fewer threads than cores are faster (docs/training.md).
 
 #include <optional>
 #include <string>
@@ -19,8 +20,8 @@ struct thread_budget {
   std::optional<int> requested;  ///< OMP_NUM_THREADS, when set to a positive number
   std::string ignored_request;   ///< OMP_NUM_THREADS when set to anything else
 
-  /// The CPUs of this process's share left to the loader: a quarter (at least one) when it has
-  /// workers, none otherwise, and never the whole share.
+  /// The CPUs of this process's share left to the loader: a quarter, rounded down (none below 4),
+  /// at most one per worker, never the whole share.
   int reserved_for_loader() const;
   int intra_op_threads() const;
   /// "threads: 1 for LibTorch's operators (2 CPUs for 1 process, 1 of them left to 8 loader

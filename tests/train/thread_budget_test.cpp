@@ -22,8 +22,9 @@ thread_budget budget(int cpus, int processes, int workers) {
 }  // namespace
 
 TEST_CASE("each process takes its share of the CPUs and leaves a quarter of it to its loader") {
-  CHECK(budget(2, 1, 8).intra_op_threads() == 1);
-  CHECK(budget(2, 1, 0).intra_op_threads() == 2);  // no loader threads: nothing left to them
+  CHECK(budget(2, 1, 8).intra_op_threads() == 2);  // a quarter of 2, rounded down: nothing
+  CHECK(budget(4, 1, 8).intra_op_threads() == 3);
+  CHECK(budget(16, 1, 0).intra_op_threads() == 16);  // no loader threads: nothing left to them
   CHECK(budget(16, 1, 8).intra_op_threads() == 12);
   CHECK(budget(16, 1, 2).intra_op_threads() == 14);  // never more than the loader's threads
   CHECK(budget(96, 8, 8).intra_op_threads() == 9);
