@@ -30,8 +30,12 @@ std::optional<int> positive_number(const std::string& text) {
 
 }  // namespace
 
+int thread_budget::cpu_share() const {
+  return std::max(1, cpus / std::max(1, local_processes));
+}
+
 int thread_budget::reserved_for_loader() const {
-  const int share = std::max(1, cpus / std::max(1, local_processes));
+  const int share = cpu_share();
   // A quarter, rounded down: below 4 CPUs nothing is left aside. On 2 idle CPUs the demo trained at
   // 41 clips/s with 2 threads and 21 with 1 (its loader decodes little), while beside one busy
   // core 1 thread gave 22 and 2 gave 14: a share that small is better used whole by default, and
@@ -42,14 +46,14 @@ int thread_budget::reserved_for_loader() const {
 
 int thread_budget::intra_op_threads() const {
   if (requested) return *requested;
-  const int share = std::max(1, cpus / std::max(1, local_processes));
+  const int share = cpu_share();
   return std::max(1, share - reserved_for_loader());
 }
 
 std::string thread_budget::describe() const {
   const auto threads = std::to_string(intra_op_threads());
   if (requested) return "threads: " + threads + " for LibTorch's operators (OMP_NUM_THREADS)";
-  const int share = std::max(1, cpus / std::max(1, local_processes));
+  const int share = cpu_share();
   std::string text = "threads: " + threads + " for LibTorch's operators (" + std::to_string(cpus) +
                      (cpus == 1 ? " CPU" : " CPUs") + " for " + std::to_string(local_processes) +
                      (local_processes == 1 ? " process" : " processes");

@@ -24,6 +24,8 @@ struct thread_budget {
   /// at most one per worker, never the whole share.
   int reserved_for_loader() const;
   int intra_op_threads() const;
+  /// This process's CPUs: cpus / local_processes, at least 1.
+  int cpu_share() const;
   /// "threads: 1 for LibTorch's operators (2 CPUs for 1 process, 1 of them left to 8 loader
   /// threads, DATA_LOADER.NUM_WORKERS); set OMP_NUM_THREADS to choose"
   std::string describe() const;

@@ -410,10 +410,7 @@ class training_run {
   std::string weights_to_test() {
     const auto& chosen = config_.train.test.checkpoint_file_path;
     if (!chosen.empty()) {
-      if (!std::filesystem::is_regular_file(chosen)) {
-        throw config_error(keys::test_checkpoint_file_path.name() + " = " + chosen +
-                           ": no such file");
-      }
+      require_file(keys::test_checkpoint_file_path.name(), chosen);
       return chosen;
     }
     checkpoints_ = std::make_unique<checkpoint_directory>(layout_.checkpoints());
@@ -423,15 +420,19 @@ class training_run {
     if (latest) return *latest;
     const auto& initial = config_.train.train.checkpoint_file_path;
     if (!initial.empty()) {
-      if (!std::filesystem::is_regular_file(initial)) {
-        throw config_error(keys::train_checkpoint_file_path.name() + " = " + initial +
-                           ": no such file");
-      }
+      require_file(keys::train_checkpoint_file_path.name(), initial);
       return initial;
     }
     throw config_error(keys::train_enable.name() + " = False: no weights to test; set " +
                        keys::test_checkpoint_file_path.name() + ", or " + keys::output_dir.name() +
                        " to a run with checkpoints (" + layout_.checkpoints() + " has none)");
+  }
+
+  /// A weights file the configuration names must exist; the error names the key.
+  static void require_file(const std::string& key_name, const std::string& path) {
+    if (!std::filesystem::is_regular_file(path)) {
+      throw config_error(key_name + " = " + path + ": no such file");
+    }
   }
 
   std::string label() const {
@@ -493,10 +494,7 @@ class training_run {
       }
       const auto& initial_weights = config_.train.train.checkpoint_file_path;
       if (!initial_weights.empty()) {
-        if (!std::filesystem::is_regular_file(initial_weights)) {
-          throw config_error(keys::train_checkpoint_file_path.name() + " = " + initial_weights +
-                             ": no such file");
-        }
+        require_file(keys::train_checkpoint_file_path.name(), initial_weights);
         reading_checkpoint([&] { load_initial_weights(initial_weights); });
       }
       position_.train_samples = train_set_->size();

@@ -93,6 +93,17 @@ bool wait_for_line(const std::string& path, const std::string& text, double seco
   return false;
 }
 
+/// What a launcher gives process `rank` of a two-process job on loopback. Each test has its own
+/// `port_base`, so that tests running side by side do not meet on one port.
+std::vector<std::string> pair_environment(int rank, int port_base) {
+  return {"RANK=" + std::to_string(rank),
+          "WORLD_SIZE=2",
+          "LOCAL_RANK=0",
+          "MASTER_ADDR=127.0.0.1",
+          "MASTER_PORT=" + std::to_string(port_base + ::getpid() % 1000),
+          "OMP_NUM_THREADS=1"};
+}
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -185,13 +196,8 @@ TEST_CASE("A short run on generated videos learns the motion classes") {
       config, "TRAIN.ENABLE", "False",   "NUM_GPUS",   "2",        "TEST.BATCH_SIZE",
       "8",    "SOLVER.STEPS", "[0, 16]", "SOLVER.LRS", "[1, 0.1]", "SOLVER.MAX_EPOCH",
       "20"};
-  const std::string port = std::to_string(31000 + ::getpid() % 1000);
-  background_process rank0(train_tool, arguments,
-                           {"RANK=0", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
-  background_process rank1(train_tool, arguments,
-                           {"RANK=1", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+  background_process rank0(train_tool, arguments, pair_environment(0, 31000));
+  background_process rank1(train_tool, arguments, pair_environment(1, 31000));
   REQUIRE(rank0.wait(600));
   REQUIRE(rank1.wait(60));
   INFO(rank0.result().err);
@@ -341,13 +347,8 @@ TEST_CASE("Two Gloo processes on loopback equal one process on the combined batc
   std::vector<std::string> pair_arguments{pair_config};
   pair_arguments.insert(pair_arguments.end(), common.begin(), common.end());
   pair_arguments.insert(pair_arguments.end(), {"NUM_GPUS", "2"});
-  const std::string port = std::to_string(29000 + ::getpid() % 1000);
-  background_process rank0(train_tool, pair_arguments,
-                           {"RANK=0", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
-  background_process rank1(train_tool, pair_arguments,
-                           {"RANK=1", "WORLD_SIZE=2", "LOCAL_RANK=0", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+  background_process rank0(train_tool, pair_arguments, pair_environment(0, 29000));
+  background_process rank1(train_tool, pair_arguments, pair_environment(1, 29000));
   REQUIRE(rank0.wait(600));
   REQUIRE(rank1.wait(60));
   INFO(rank0.result().err);
@@ -369,13 +370,8 @@ TEST_CASE("When a peer dies, the other process stops with an error within the ti
   const auto config = write_config(directory, directory.file("run"));
   const std::vector<std::string> arguments{
       config, "NUM_GPUS", "2", "SOLVER.MAX_EPOCH", "5", "DIST_TIMEOUT_SECONDS", "20"};
-  const std::string port = std::to_string(30000 + ::getpid() % 1000);
-  background_process rank0(train_tool, arguments,
-                           {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
-  background_process rank1(train_tool, arguments,
-                           {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
-                            "MASTER_PORT=" + port, "OMP_NUM_THREADS=1"});
+  background_process rank0(train_tool, arguments, pair_environment(0, 30000));
+  background_process rank1(train_tool, arguments, pair_environment(1, 30000));
   REQUIRE(wait_for_line(directory.file("run/metrics.jsonl"), "\"iteration\":2", 300));
   rank1.signal(SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
