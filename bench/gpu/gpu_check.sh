@@ -17,7 +17,8 @@
 #
 # DATA: a dataset from `multigrid-make-dataset DIR --classes 8 --train-per-class 16
 #   --val-per-class 1 --test-per-class 1 --size 340x256 --seconds 3 --keyframe-interval 16`,
-#   written where libx264 exists; its training list is repeated 8 times (1,024 clips an epoch).
+#   written where libx264 exists; phase 4 repeats its training list REPEAT times (default 8:
+#   1,024 clips an epoch; more amortises each stage's graph captures, as Kinetics' long epochs do).
 # FFMPEG_PREFIX: an FFmpeg prefix to build against when the machine has no FFmpeg of its own.
 # OUT: where the logs, JSON results and the runs' metrics go (default: ./gpu-check).
 # RUNS: where the training runs write their checkpoints (default: /tmp/multigrid-gpu-runs).
@@ -107,7 +108,7 @@ fi
 if want 4 && [ -x build-gpu/bin/multigrid-train ]; then
   lists="$OUT/lists"
   mkdir -p "$lists"
-  for _ in 1 2 3 4 5 6 7 8; do cat "$DATA/train.csv"; done >"$lists/train.csv"
+  for _ in $(seq "${REPEAT:-8}"); do cat "$DATA/train.csv"; done >"$lists/train.csv"
   cp "$DATA/val.csv" "$DATA/test.csv" "$lists/"
   config=reference/configs/Kinetics/SLOWFAST_8x8_R50_stepwise_multigrid.yaml
   build-gpu/bin/multigrid-schedule "$config" --json >"$OUT/kinetics_schedule.json"
