@@ -76,27 +76,6 @@ std::uint64_t checksum_of(std::string_view bytes) {
   return sum.value();
 }
 
-std::string read_whole_file(const std::string& path) {
-  file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.fd < 0) fail(path, "cannot open the checkpoint: " + system_error_text());
-  struct stat status {};
-  if (::fstat(file.fd, &status) != 0) {
-    fail(path, "cannot read the checkpoint: " + system_error_text());
-  }
-  if (!S_ISREG(status.st_mode)) fail(path, "not a regular file");
-  std::string bytes(static_cast<std::size_t>(status.st_size), '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t got =
-        ::pread(file.fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) fail(path, "cannot read the checkpoint: " + system_error_text());
-    if (got == 0) fail(path, "the file shrank while it was read");
-    done += static_cast<std::size_t>(got);
-  }
-  return bytes;
-}
-
 // Checks everything but the tensors' content; returns the parsed header.
 safetensors_index verify(const std::string& path, std::string_view bytes) {
   if (bytes.substr(0, legacy_magic.size()) == legacy_magic) {
@@ -147,6 +126,27 @@ safetensors_index verify(const std::string& path, std::string_view bytes) {
 }
 
 }  // namespace
+
+std::string read_file_bytes(const std::string& path, const std::string& what) {
+  file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.fd < 0) fail(path, "cannot open the " + what + ": " + system_error_text());
+  struct stat status {};
+  if (::fstat(file.fd, &status) != 0) {
+    fail(path, "cannot read the " + what + ": " + system_error_text());
+  }
+  if (!S_ISREG(status.st_mode)) fail(path, "not a regular file");
+  std::string bytes(static_cast<std::size_t>(status.st_size), '\0');
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got =
+        ::pread(file.fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) fail(path, "cannot read the " + what + ": " + system_error_text());
+    if (got == 0) fail(path, "the file shrank while it was read");
+    done += static_cast<std::size_t>(got);
+  }
+  return bytes;
+}
 
 safetensors_dtype safetensors_dtype_of(torch::ScalarType type) {
   switch (type) {
@@ -269,7 +269,7 @@ void write_checkpoint_file(const std::string& path, const checkpoint_metadata& m
 }
 
 checkpoint_file::checkpoint_file(const std::string& path)
-    : checkpoint_file(path, read_whole_file(path)) {}
+    : checkpoint_file(path, read_file_bytes(path)) {}
 
 checkpoint_file::checkpoint_file(std::string path, std::string bytes)
     : path_(std::move(path)), bytes_(std::move(bytes)), index_(verify(path_, bytes_)) {}
@@ -294,7 +294,7 @@ std::map<std::string, torch::Tensor> checkpoint_file::tensors(const std::string&
 }
 
 void verify_checkpoint_file(const std::string& path) {
-  verify(path, read_whole_file(path));
+  verify(path, read_file_bytes(path));
 }
 
 std::string seal_checkpoint_bytes(std::string bytes) {

@@ -44,6 +44,10 @@ using checkpoint_metadata = std::vector<std::pair<std::string, std::string>>;
 /// Temporary files are named `<target>.tmp.<pid>`; a writer killed mid-way leaves one behind.
 std::string temporary_checkpoint_path(const std::string& path);
 
+/// The content of the regular file `path`, read whole; `what` names it in messages ("checkpoint",
+/// "weights file"). Throws checkpoint_error naming the file.
+std::string read_file_bytes(const std::string& path, const std::string& what = "checkpoint");
+
 /// Writes `metadata` and `tensors` (copied to the CPU one at a time) to `path` atomically. On
 /// failure the temporary file is removed, `path` keeps its previous content, and checkpoint_error
 /// names the file and the cause.

@@ -1,10 +1,11 @@
 #pragma once
 // Weights to start from (TRAIN.CHECKPOINT_FILE_PATH) or to test (TEST.CHECKPOINT_FILE_PATH) that
 // are not this run's checkpoints: a multigrid checkpoint's model, a `.safetensors` file of
-// PySlowFast names (multigrid-export-weights writes one), or a PySlowFast `.pyth` (trusted files
-// only: pyslowfast_weights.hpp). As PySlowFast's TRAIN.CHECKPOINT_TYPE pytorch loading does, a
-// classifier of another number of classes is left as initialised; unlike it, any other name or
-// shape that does not fit is an error, so that a file of another architecture cannot half-load.
+// PySlowFast names (multigrid-export-weights writes one), or a PySlowFast `.pyth` (read by our
+// restricted reader: pyslowfast_weights.hpp). As PySlowFast's TRAIN.CHECKPOINT_TYPE pytorch
+// loading does, a classifier of another number of classes is left as initialised; unlike it, any
+// other name or shape that does not fit is an error, so that a file of another architecture
+// cannot half-load.
 
 #include <string>
 #include <vector>

@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <fstream>
-#include <iterator>
+#include <utility>
 
 #include "train/checkpoint_file.hpp"
 #include "train/error_text.hpp"
+#include "train/printable_text.hpp"
+#include "train/torch_save_file.hpp"
 
 namespace multigrid::reference {
 namespace {
@@ -21,70 +23,63 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw checkpoint_error(path + ": cannot open the weights file");
-  return std::string(std::istreambuf_iterator<char>(file), {});
-}
-
-state_dict tensors_of(const std::string& path, const c10::IValue& value) {
-  if (!value.isGenericDict()) {
-    throw checkpoint_error(path + ": not PySlowFast weights: its model_state is not a dict");
+// A dict of tensors under string names; `where` says which in messages.
+state_dict tensors_of(torch_save_file& file, const pickle_object& dict, const std::string& where) {
+  const auto& content = file.content();
+  if (dict.kind != pickle_kind::dict) {
+    throw checkpoint_error(file.path() + ": not PySlowFast weights: " + where + " is " +
+                           pickle_kind_name(dict.kind) + ", not a dict");
   }
   state_dict state;
-  for (const auto& item : value.toGenericDict()) {
-    if (!item.key().isString()) {
-      throw checkpoint_error(path + ": not PySlowFast weights: a model_state key is not a string");
+  for (std::size_t i = 0; i + 1 < dict.items.size(); i += 2) {
+    const auto& key = content.at(dict.items[i]);
+    const auto& value = content.at(dict.items[i + 1]);
+    if (key.kind != pickle_kind::string) {
+      throw checkpoint_error(file.path() + ": not PySlowFast weights: a key of " + where + " is " +
+                             pickle_kind_name(key.kind) + ", not a string");
     }
-    const auto& name = item.key().toStringRef();
-    if (!item.value().isTensor()) {
-      throw checkpoint_error(path + ": not PySlowFast weights: model_state `" + name +
-                             "` is not a tensor");
+    if (value.kind != pickle_kind::tensor) {
+      throw checkpoint_error(file.path() + ": not PySlowFast weights: " + where + " `" +
+                             printable_text(key.text) + "` is " + pickle_kind_name(value.kind) +
+                             ", not a tensor");
     }
-    state[name] = item.value().toTensor();
+    state[key.text] = file.tensor(value);  // a key set twice: the later value, as in Python
   }
   return state;
+}
+
+state_dict model_state_of(torch_save_file& file) {
+  const auto& root = file.content().root_object();
+  if (root.kind != pickle_kind::dict) {
+    throw checkpoint_error(file.path() + ": not PySlowFast weights: it holds " +
+                           pickle_kind_name(root.kind) + ", not a dict");
+  }
+  // PySlowFast's checkpoints keep the model beside "epoch", "optimizer_state" and "cfg", which
+  // the unpickler has checked but which are not needed here; a bare state dict is the model.
+  if (const auto* model_state = file.content().find(root, "model_state")) {
+    return from_pyslowfast_names(tensors_of(file, *model_state, "its model_state"));
+  }
+  return from_pyslowfast_names(tensors_of(file, root, "the state dict"));
 }
 
 }  // namespace
 
 bool looks_like_torch_save(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  char magic[4] = {};
-  file.read(magic, 4);
-  return file.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+  std::string start(legacy_torch_save_magic.size(), '\0');
+  file.read(start.data(), static_cast<std::streamsize>(start.size()));
+  start.resize(static_cast<std::size_t>(file.gcount()));
+  return start.rfind(std::string("PK\3\4", 4), 0) == 0 || start == legacy_torch_save_magic;
 }
 
 state_dict read_pyslowfast_weights(const std::string& path) {
-  const auto bytes = read_bytes(path);
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
-  } catch (const std::exception& error) {
-    const auto text = error_text(error);
-    // LibTorch's unpickler reads collections.OrderedDict, which Python's state_dict() returns and
-    // PySlowFast saves, as None (it expects one only in a tensor's unused backward hooks).
-    if (text.find("Expected GenericDict but got None") != std::string::npos) {
-      throw checkpoint_error(
-          path +
-          ": its state dict is a collections.OrderedDict, which LibTorch cannot read; save it as a "
-          "plain dict first: python3 -c \"import torch, sys; c = torch.load(sys.argv[1], "
-          "map_location='cpu'); c['model_state'] = dict(c['model_state']); torch.save(c, "
-          "sys.argv[2])\" " +
-          path + " PLAIN.pyth");
-    }
-    throw checkpoint_error(path + ": cannot read it as a torch.save file: " + text);
-  }
-  if (!value.isGenericDict()) {
-    throw checkpoint_error(path + ": not PySlowFast weights: not a dict");
-  }
-  const auto dict = value.toGenericDict();
-  for (const auto& item : dict) {
-    if (item.key().isString() && item.key().toStringRef() == "model_state") {
-      return from_pyslowfast_names(tensors_of(path, item.value()));
-    }
-  }
-  return from_pyslowfast_names(tensors_of(path, value));  // a bare state dict
+  torch_save_file file(path);
+  return model_state_of(file);
+}
+
+state_dict read_pyslowfast_weights(const std::string& path, std::string bytes) {
+  torch_save_file file(path, std::move(bytes));
+  return model_state_of(file);
 }
 
 state_dict from_pyslowfast_names(const state_dict& state) {

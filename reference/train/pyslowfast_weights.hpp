@@ -5,9 +5,11 @@
 // "module." prefix left by DistributedDataParallel) and exporting adds the BN counters PyTorch's
 // BatchNorm3d has and ours does not.
 //
-// Reading one runs LibTorch's unpickler, which is not safe on untrusted bytes: a crafted file can
-// crash it. Only read `.pyth` files you trust; our own checkpoints and `.safetensors` files are
-// the safe exchange format (checkpoint_file.hpp).
+// Weights files come from the internet, so reading one is safe on any bytes: torch_save_file.hpp
+// parses the zip container and the pickle with our own restricted readers, not LibTorch's
+// unpickler (which crafted bytes crash). They accept what `torch.save` writes for a checkpoint:
+// dicts and OrderedDicts (what `state_dict()` returns), lists, tuples, strings, numbers and
+// tensors, and refuse any other class or function a pickle names, naming the file and the defect.
 
 #include <string>
 #include <vector>
@@ -16,13 +18,18 @@
 
 namespace multigrid::reference {
 
-/// The first bytes of a zip file, as `torch.save` writes: how a `.pyth` is recognised.
+/// The first bytes of a zip file, as `torch.save` writes, or of a `torch.save` file of the format
+/// before PyTorch 1.6 (which is refused with how to rewrite it): how a `.pyth` is recognised.
 bool looks_like_torch_save(const std::string& path);
 
-/// Reads `path` with LibTorch's unpickler and returns its "model_state" (or, for a file that is
-/// a plain state dict, the dict itself) under our names (from_pyslowfast_names). Throws
-/// checkpoint_error naming the file when it is not a dict of tensors under string names.
+/// Reads `path`, a `torch.save` file of PyTorch 1.6 or later, and returns its "model_state" (or,
+/// for a file that is a bare state dict, the dict itself) under our names (from_pyslowfast_names).
+/// The rest of a PySlowFast checkpoint ("epoch", "optimizer_state", "cfg") is parsed and left.
+/// Throws checkpoint_error naming the file when it is damaged, not a dict, names a callable off
+/// the list, or its state dict is not tensors under string names.
 state_dict read_pyslowfast_weights(const std::string& path);
+/// Reads `bytes` as the content of a weights file named `path` (which is only used in messages).
+state_dict read_pyslowfast_weights(const std::string& path, std::string bytes);
 
 /// PySlowFast's names to ours: strips a leading "module.", turns sub-BN entries into plain BN as
 /// PySlowFast's sub_to_normal_bn does (`bn.bn.running_*` to `bn.running_*`, the `split_bn`

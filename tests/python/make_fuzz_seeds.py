@@ -1,5 +1,14 @@
-"""Writes the seed corpus of fuzz_checkpoint_reader: small checkpoints in the documented layout,
-each behind the target's mode byte (1: the target re-seals the checksum, 0: it reads as is)."""
+"""Writes the seed corpora of the fuzz targets into CORPUS/NAME (tests/fuzz/corpus):
+
+  fuzz_checkpoint_reader    small checkpoints in the documented layout
+  fuzz_pyslowfast_weights   small torch.save files as PySlowFast writes them (needs torch:
+                            Debian's /usr/bin/python3 with python3-torch)
+
+each behind the target's mode byte (1: the target makes the checksum or CRCs match first, 0: it
+reads the bytes as they are). Usage: make_fuzz_seeds.py CORPUS
+"""
+import collections
+import io
 import json
 import os
 import struct
@@ -25,8 +34,15 @@ def checkpoint_bytes(tensors, metadata):
             return file.read()
 
 
-def main(out):
+def write_seeds(out, seeds):
     os.makedirs(out, exist_ok=True)
+    for name, data in seeds.items():
+        for mode in (0, 1):
+            with open(os.path.join(out, "%s_%d" % (name, mode)), "wb") as file:
+                file.write(bytes([mode]) + data)
+
+
+def checkpoint_seeds(out):
     weight = np.arange(6, dtype=np.float32).reshape(2, 3)
     bias = np.array([0.5, -0.5], dtype=np.float32)
     metadata = {"format": "multigrid-checkpoint", "format_version": "2",
@@ -49,10 +65,44 @@ def main(out):
         "empty": checkpoint_bytes({}, metadata),
         "other_config": checkpoint_bytes(full, {**metadata, "config": "MODEL: {NUM_CLASSES: 5}"}),
     }
-    for name, data in seeds.items():
-        for mode in (0, 1):
-            with open(os.path.join(out, "%s_%d" % (name, mode)), "wb") as file:
-                file.write(bytes([mode]) + data)
+    write_seeds(out, seeds)
+
+
+def torch_save_bytes(obj, **options):
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer, **options)
+    return buffer.getvalue()
+
+
+def pyslowfast_weights_seeds(out):
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(collections.OrderedDict([
+        ("conv", torch.nn.Conv3d(1, 2, 1, bias=False)), ("bn", torch.nn.BatchNorm3d(2)),
+        ("flatten", torch.nn.Flatten()), ("head", torch.nn.Linear(2, 2))]))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(torch.randn(2, 1, 1, 1, 1)).sum().backward()
+    optimizer.step()
+    state = model.state_dict()
+    base = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    views = {"slice": base[1:, 1:3].t(), "row": base[2], "half": torch.ones(2).half(),
+             "flags": torch.tensor([True, False]), "count": torch.tensor(3)}
+    write_seeds(out, {
+        "pyslowfast": torch_save_bytes({"epoch": 1, "model_state": state,
+                                        "optimizer_state": optimizer.state_dict(),
+                                        "cfg": "TRAIN:\n  BATCH_SIZE: 8\n"}),
+        "bare_state_dict": torch_save_bytes(state),
+        "views_and_dtypes": torch_save_bytes({"model_state": views}),
+        "protocol4": torch_save_bytes({"model_state": state}, pickle_protocol=4),
+    })
+
+
+def main(corpus):
+    checkpoint_seeds(os.path.join(corpus, "fuzz_checkpoint_reader"))
+    pyslowfast_weights_seeds(os.path.join(corpus, "fuzz_pyslowfast_weights"))
 
 
 if __name__ == "__main__":
