@@ -235,7 +235,17 @@ void config_tree::check_known_keys() const {
 
 void config_tree::check_section(const YAML::Node& section, const std::string& prefix) const {
   for (const auto& entry : section) {
-    const auto name = prefix + entry.first.as<std::string>();
+    if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
+      // A list, a mapping or nothing where a key belongs (`[a]: 1`, `? {a: 1}`, `&anchor : 1`,
+      // `"": 1`): no key has such a name.
+      const auto mark = entry.first.Mark();
+      const auto section_name =
+          prefix.empty() ? prefix : " in " + prefix.substr(0, prefix.size() - 1);
+      throw config_error(
+          source_name_ + (mark.is_null() ? std::string() : ":" + std::to_string(mark.line + 1)) +
+          ": `" + node_text(entry.first) + "`" + section_name + " is not a key name");
+    }
+    const auto name = prefix + entry.first.Scalar();
     const YAML::Node& value = entry.second;
     const bool is_key = find_declared_key(name) != nullptr || find_pyslowfast_key(name) != nullptr;
     const auto where = [&] {
@@ -274,9 +284,8 @@ std::string config_tree::origin(const std::string& key) const {
   const auto node = find_written(key);
   if (!node) return {};
   int line = node->Mark().line;
-  {
-    // The line of the key itself (a null value's own mark is where a value would have been).
-    const auto parts = split_config_key(key);
+  // The line of the key itself (a null value's own mark is where a value would have been).
+  if (const auto parts = split_config_key(key); !parts.empty()) {
     YAML::Node section;
     section.reset(root_);
     for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -286,7 +295,9 @@ std::string config_tree::origin(const std::string& key) const {
       section.reset(child);
     }
     for (const auto& entry : section) {
-      if (entry.first.as<std::string>() == parts.back()) line = entry.first.Mark().line;
+      if (entry.first.IsScalar() && entry.first.Scalar() == parts.back()) {
+        line = entry.first.Mark().line;
+      }
     }
   }
   return source_name_ + ":" + std::to_string(line + 1);

@@ -244,13 +244,18 @@ void read_kinetics_csv(const std::string& file, const std::vector<raw_line>& lin
   for (std::size_t i = 0; i < class_names.size(); ++i)
     label_of[class_names[i]] = static_cast<int>(i);
   // The public downloader names folders after the class as written; some copies replace spaces
-  // with underscores. Take whichever exists.
+  // with underscores. Take whichever exists. A name the system cannot look up (longer than a file
+  // name may be) names no folder; its videos then fail to open with their paths.
   std::map<std::string, std::string> folder_of;
+  const auto exists = [](const fs::path& path) {
+    std::error_code unusable;
+    return fs::exists(path, unusable);
+  };
   const auto folder = [&](const std::string& label) {
     auto found = folder_of.find(label);
     if (found != folder_of.end()) return found->second;
     std::string name = label;
-    if (!fs::exists(fs::path(root) / name) && fs::exists(fs::path(root) / underscored(name))) {
+    if (!exists(fs::path(root) / name) && exists(fs::path(root) / underscored(name))) {
       name = underscored(name);
     }
     return folder_of[label] = name;

@@ -144,6 +144,18 @@ TEST_CASE(
         std::string::npos);
 }
 
+TEST_CASE("Kinetics CSV: a class name longer than a file name may be is listed, not a crash") {
+  // Found with fuzz_annotation_parser: looking for the class's folder threw filesystem_error
+  // ("File name too long"), which no caller expects from an annotation file.
+  temporary_folder folder;
+  const auto file = folder.file("kinetics_train.csv");
+  const std::string label(300, 'x');
+  write(file, "label,youtube_id,time_start,time_end\n" + label + " y,abc,1,2\n");
+  const auto dataset = video_dataset::load(file, annotation_options{});
+  REQUIRE(dataset.size() == 1);
+  CHECK(dataset[0].path == (folder.path() / (label + " y") / "abc_000001_000002.mp4").string());
+}
+
 TEST_CASE("label maps reject empty and repeated names") {
   temporary_folder folder;
   const auto map = folder.file("labels.txt");
