@@ -86,6 +86,10 @@ struct multigrid_settings {
   /// MULTIGRID.MIN_CROP_SIZE (ours): no long- or short-cycle crop below this many pixels; 0 keeps
   /// PySlowFast's crops. See cycle_crops.hpp.
   int min_crop_size = 0;
+  /// MULTIGRID.LONG_CYCLE_LR_STAGES (ours): the long cycle walks its shapes in the first this many
+  /// LR stages only; the later ones train at the base shape, as the fine-tune does. 0 cycles every
+  /// LR stage before the fine-tune, as PySlowFast does. See long_cycle.hpp.
+  int long_cycle_lr_stages = 0;
 };
 
 /// BN.NORM_TYPE (batchnorm, sub_batchnorm, sync_batchnorm), BN.NUM_SPLITS, BN.NUM_SYNC_DEVICES:

@@ -67,7 +67,8 @@ inline std::vector<long_cycle_shape> long_cycle_candidates(const config& cfg,
 /// epochs are then scaled so that they sum to MAX_EPOCH * EPOCH_FACTOR and the *cumulative* sums
 /// are rounded half-to-even. Our choice where PySlowFast divides by zero: a single LR stage
 /// (SOLVER.STEPS [0] or, with a cosine policy, empty) is cycled over the whole run without a
-/// separate fine-tune.
+/// separate fine-tune. With MULTIGRID.LONG_CYCLE_LR_STAGES N (ours), LR stages N and later are
+/// not cycled: like the fine-tune, each is one entry at the base shape with the cycles' saving.
 inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
   const auto& factors = cfg.multigrid.long_cycle_factors;
   std::vector<long_cycle_entry> shapes;
@@ -91,11 +92,26 @@ inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
   // A single LR stage is cycled whole: treat MAX_EPOCH as the end of a cycled stage.
   if (single_stage) steps.push_back(max_epoch);
 
+  // MULTIGRID.LONG_CYCLE_LR_STAGES (ours): the LR stages from `cycled` on train at the base shape.
+  const std::size_t stage_count = steps.size() - 1;
+  const auto wanted = static_cast<std::size_t>(cfg.multigrid.long_cycle_lr_stages);
+  const std::size_t cycled = wanted > 0 && wanted < stage_count ? wanted : stage_count;
+
   std::vector<long_cycle_entry> entries;
   std::vector<double> raw_epochs;
   double total_iterations = 0;
-  for (std::size_t k = 0; k + 1 < steps.size(); ++k) {
+  // Iterations of the standard schedule per iteration of the cycled stages. A stage at the base
+  // shape keeps this saving: its epochs are those of a fine-tune of the same length.
+  const auto iteration_saving = [&] { return steps[cycled] / total_iterations; };
+  for (std::size_t k = 0; k < stage_count; ++k) {
     const int stage_epochs = steps[k + 1] - steps[k];
+    if (k >= cycled) {
+      auto entry = shapes.back();
+      entry.lr_stage = static_cast<int>(k);
+      entries.push_back(entry);
+      raw_epochs.push_back(stage_epochs / iteration_saving() * mean_batch.back());
+      continue;
+    }
     for (std::size_t j = 0; j < shapes.size(); ++j) {
       const double epochs = stage_epochs * mean_batch[j] / mean_batch_sum;
       total_iterations += epochs / mean_batch[j];
@@ -106,9 +122,8 @@ inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
     }
   }
   if (!single_stage) {
-    const double iteration_saving = steps.back() / total_iterations;
     const double fine_tune_epochs =
-        (max_epoch - steps.back()) / iteration_saving * mean_batch.back();
+        (max_epoch - steps.back()) / iteration_saving() * mean_batch.back();
     auto entry = shapes.back();
     entry.lr_stage = static_cast<int>(steps.size()) - 1;
     entry.fine_tune = true;

@@ -97,6 +97,7 @@ def random_config(rng):
             "EPOCH_FACTOR": rng.choice([1.0, 1.5, 2.0]),
             "BN_BASE_SIZE": rng.choice([2, 4, 8, 16]),
             "MIN_CROP_SIZE": rng.choice([0, 0, 40]),
+            "LONG_CYCLE_LR_STAGES": rng.choice([0, 0, 1]),
         },
         "BN": {
             "NORM_TYPE": rng.choice(["batchnorm", "sub_batchnorm", "sync_batchnorm"]),
@@ -186,3 +187,8 @@ def test_plans_pickle_for_dataloader_workers():
     config = pickle.loads(pickle.dumps(plan.config))
     assert repr(config) == repr(plan.config)
     assert multigrid.Plan(config, 234619).relative_lrs == plan.relative_lrs
+    # Every field survives, ours too: the long cycle in the first LR stage only changes the steps.
+    ours = multigrid.Config.from_yaml(bundled_configs()[0], ["MULTIGRID.LONG_CYCLE_LR_STAGES", "1"])
+    again = pickle.loads(pickle.dumps(ours))
+    assert repr(again) == repr(ours)
+    assert multigrid.Schedule(again).steps == multigrid.Schedule(ours).steps != schedule.steps

@@ -72,6 +72,7 @@ multigrid::config read_schedule_config(const config_tree& tree) {
   mg.default_s = tree.get(keys::multigrid_default_s);
   mg.eval_freq = tree.get(keys::multigrid_eval_freq);
   mg.min_crop_size = tree.get(keys::multigrid_min_crop_size);
+  mg.long_cycle_lr_stages = tree.get(keys::multigrid_long_cycle_lr_stages);
 
   auto& bn = cfg.batch_norm;
   bn.type = read_norm_type(tree);
