@@ -38,7 +38,7 @@ const schedule_stage* stage_of_lr_stage(const epoch_schedule& schedule, int lr_s
 
 }  // namespace
 
-TEST_CASE("LONG_CYCLE_LR_STAGES 0, or the number of LR stages before the fine-tune, is PySlowFast's") {
+TEST_CASE("LONG_CYCLE_LR_STAGES 0, or every LR stage before the fine-tune, is PySlowFast's") {
   // Kinetics has three LR stages before its fine-tune; cycling all three is the default.
   const auto kinetics = testing::kinetics_slowfast_multigrid();
   auto all = kinetics;
