@@ -3,6 +3,7 @@
 // (slowfast/config/defaults.py), and so do the defaults, so a reader can map each field to the YAML
 // key named in its comment.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <optional>
@@ -115,6 +116,11 @@ struct config {
   /// The crop the short-cycle factors and the jitter scaling refer to.
   int reference_crop() const noexcept {
     return multigrid.default_s > 0 ? multigrid.default_s : data.train_crop_size;
+  }
+  /// The LR stages the long cycle can walk: every interval of SOLVER.STEPS but the last, which
+  /// is the fine-tune; a single stage (SOLVER.STEPS [0], or none with cosine) is cycled whole.
+  int cycled_lr_stages() const noexcept {
+    return std::max(1, static_cast<int>(solver.steps.size()) - 1);
   }
   bool uses_multigrid() const noexcept { return multigrid.long_cycle || multigrid.short_cycle; }
 };

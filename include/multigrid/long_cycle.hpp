@@ -93,7 +93,7 @@ inline std::vector<long_cycle_entry> long_cycle_entries(const config& cfg) {
   if (single_stage) steps.push_back(max_epoch);
 
   // MULTIGRID.LONG_CYCLE_LR_STAGES (ours): the LR stages from `cycled` on train at the base shape.
-  const std::size_t stage_count = steps.size() - 1;
+  const auto stage_count = static_cast<std::size_t>(cfg.cycled_lr_stages());
   const auto wanted = static_cast<std::size_t>(cfg.multigrid.long_cycle_lr_stages);
   const std::size_t cycled = wanted > 0 && wanted < stage_count ? wanted : stage_count;
 

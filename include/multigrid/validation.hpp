@@ -3,7 +3,6 @@
 // once, each with the config key and the value that caused it: a user fixing a YAML file should
 // not have to rerun once per mistake.
 
-#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -182,8 +181,7 @@ inline void check_multigrid(const config& cfg, error_list& errors) {
                "must not exceed DATA.TRAIN_CROP_SIZE (" + std::to_string(cfg.data.train_crop_size) +
                    "): it raises the smaller crops of the cycles, not the base one");
   }
-  // The LR stages before the fine-tune; a single stage is cycled whole (long_cycle.hpp).
-  const int cycled_stages = std::max(1, static_cast<int>(cfg.solver.steps.size()) - 1);
+  const int cycled_stages = cfg.cycled_lr_stages();
   if (mg.long_cycle_lr_stages < 0 || mg.long_cycle_lr_stages > cycled_stages) {
     errors.add("MULTIGRID.LONG_CYCLE_LR_STAGES", mg.long_cycle_lr_stages,
                "must be 0 (every LR stage before the fine-tune) or from 1 to " +
