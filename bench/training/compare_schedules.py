@@ -80,6 +80,15 @@ VARIANTS = {
     # ... with the long cycle in the first LR stage only (docs/schedule.md).
     "multigrid-45-lr1": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
                         "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 1",
+    # ... with no shape under T/2: with SlowFast's ALPHA 4, the T/4 of a 16-frame base leaves the
+    # slow pathway one frame (docs/training.md, "The coarsest frames").
+    "multigrid-45-t8": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
+                       "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 0 "
+                       "MULTIGRID.LONG_CYCLE_FACTORS "
+                       "[[0.5,0.7071067811865476],[0.5,0.7071067811865476],[0.5,1],[1,1]]",
+    # The standard schedule at the long cycle's coarsest batch, 8x the clips and the LR of the
+    # demo config, at the base shape: separates the batch (and the few steps) from the shapes.
+    "standard-b32": "TRAIN.BATCH_SIZE 32 SOLVER.BASE_LR 0.1 SOLVER.WARMUP_START_LR 0.01",
     "long": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE False",
     "short": "MULTIGRID.LONG_CYCLE False MULTIGRID.SHORT_CYCLE True",
 }
@@ -158,6 +167,20 @@ def spread(values):
     return "%.1f (%.1f–%.1f)" % (statistics.mean(values), min(values), max(values))
 
 
+def plateau_exit(result):
+    """The first epoch whose mean training loss is under 0.8 ln(classes), below the loss of
+    guessing at chance; None for a run that never left that plateau. On the motion sets learning
+    starts after a plateau of varying length, and when a run leaves it says more than its end."""
+    limit = 0.8 * math.log(result["classes"])
+    return next((epoch for epoch, loss in result["epoch_loss"] if loss < limit), None)
+
+
+def plateau_exits(runs):
+    exits = [plateau_exit(r) for r in runs]
+    left = sum(1 for e in exits if e is not None)
+    return "%d of %d: %s" % (left, len(runs), ", ".join("-" if e is None else str(e) for e in exits))
+
+
 def binomial_noise(percent, videos):
     """One standard deviation of a top-1 measured on `videos` test videos, in points."""
     p = max(min(percent / 100.0, 0.99), 0.01)
@@ -166,8 +189,8 @@ def binomial_noise(percent, videos):
 
 def table(results, sets, variants, seeds):
     lines = ["| set | train / test videos | variant | seeds | iterations | train s | test top-1 % | "
-             "speed-up | top-1 − standard |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "speed-up | top-1 − standard | left the plateau (epoch by seed) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for set_name in sets:
         base = [results.get((set_name, "standard", s)) for s in seeds]
         base = [r for r in base if r]
@@ -183,10 +206,10 @@ def table(results, sets, variants, seeds):
                 speedup = "%.2fx" % (statistics.mean(r["train_seconds"] for r in base) /
                                      statistics.mean(seconds))
                 gap = "%+.1f" % (statistics.mean(top1) - statistics.mean(r["test_top1"] for r in base))
-            lines.append("| %s | %d / %d | %s | %d | %d | %s | %s | %s | %s |" % (
+            lines.append("| %s | %d / %d | %s | %d | %d | %s | %s | %s | %s | %s |" % (
                 set_name, runs[0]["train_videos"], runs[0]["test_videos"], variant, len(runs),
                 runs[0]["iterations"],
-                spread(seconds), spread(top1), speedup, gap))
+                spread(seconds), spread(top1), speedup, gap, plateau_exits(runs)))
     return "\n".join(lines)
 
 
@@ -245,19 +268,19 @@ def main():
                              shlex.split(sets[name][1]) + shlex.split(args.override) +
                              shlex.split(variants[variant]))
                 output = os.path.join(work, "runs", name, variant, "seed%d" % seed)
-                jobs.append(((name, variant, seed), folder, output, overrides, videos))
+                jobs.append(((name, variant, seed), folder, output, overrides, (videos, classes)))
 
     results = {}
     failures = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.parallel) as pool:
         futures = {}
-        for key, folder, output, overrides, videos in jobs:
+        for key, folder, output, overrides, sizes in jobs:
             log = output + ".log"
             future = pool.submit(train, args.bin, args.config, folder, output, overrides,
                                  args.threads, log)
-            futures[future] = (key, videos)
+            futures[future] = (key, sizes)
         for future in concurrent.futures.as_completed(futures):
-            key, videos = futures[future]
+            key, (videos, classes) = futures[future]
             try:
                 result = future.result()
             except Exception as error:  # one failed run must not lose the others
@@ -265,6 +288,7 @@ def main():
                 print("FAILED %s: %s" % (key, error), flush=True)
                 continue
             result["train_videos"] = videos
+            result["classes"] = classes
             results[key] = result
             print("%s/%s/seed%d: %d iterations, %.0f s, test top-1 %.1f%% (%d videos), "
                   "val top-1 %s" % (key[0], key[1], key[2], result["iterations"],

@@ -1,0 +1,65 @@
+"""bench/training/compare_schedules.py reads a run's metrics as the trainer writes them, and says
+when each run left the loss plateau: the column that separates a lost run from a slow one."""
+
+import importlib.util
+import json
+import math
+import os
+
+SOURCE_DIR = os.environ.get("MULTIGRID_SOURCE_DIR",
+                            os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SCRIPT = os.path.join(SOURCE_DIR, "bench", "training", "compare_schedules.py")
+
+spec = importlib.util.spec_from_file_location("compare_schedules", SCRIPT)
+compare = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(compare)
+
+
+def write_metrics(folder, losses, test_top1=None, seconds_per_epoch=10.0):
+    """A metrics.jsonl with the records the trainer writes: one per epoch, then the test."""
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "metrics.jsonl")
+    with open(path, "w") as file:
+        for epoch, loss in enumerate(losses):
+            file.write(json.dumps({"type": "epoch", "epoch": epoch, "step": 10 * (epoch + 1),
+                                   "loss": loss, "wall_seconds": seconds_per_epoch * (epoch + 1)}) + "\n")
+        if test_top1 is not None:
+            file.write(json.dumps({"type": "evaluation", "split": "test", "epoch": len(losses),
+                                   "top1": test_top1, "loss": 1.0, "videos": 80}) + "\n")
+    return path
+
+
+def finished(tmp_path, name, losses, top1, classes=5):
+    result = compare.read_metrics(write_metrics(str(tmp_path / name), losses, top1))
+    result.update(train_videos=600, classes=classes)
+    return result
+
+
+def test_an_unfinished_run_is_not_read_as_a_result(tmp_path):
+    assert compare.read_metrics(write_metrics(str(tmp_path / "run"), [1.6, 1.5])) is None
+
+
+def test_a_run_leaves_the_plateau_at_its_first_epoch_under_four_fifths_of_chance(tmp_path):
+    limit = 0.8 * math.log(5)
+    run = finished(tmp_path, "left", [1.65, 1.9, limit + 0.01, limit - 0.01, 0.5], 97.5)
+    assert compare.plateau_exit(run) == 3
+    stuck = finished(tmp_path, "stuck", [1.65, 1.6, 1.58, 1.6, 1.59], 20.0)
+    assert compare.plateau_exit(stuck) is None
+    # The limit follows the class count: the same losses are under it with 8 classes.
+    assert compare.plateau_exit(finished(tmp_path, "eight", [1.65, 1.6], 30.0, classes=8)) == 0
+
+
+def test_the_table_lists_each_seed_s_exit_next_to_accuracy_and_speed(tmp_path):
+    results = {
+        ("set", "standard", 0): finished(tmp_path, "s0", [1.6, 1.0, 0.5], 100.0),
+        ("set", "standard", 1): finished(tmp_path, "s1", [1.6, 1.6, 1.2], 60.0),
+        ("set", "multigrid-45", 0): finished(tmp_path, "m0", [1.6, 1.6, 1.6], 20.0),
+        ("set", "multigrid-45", 1): finished(tmp_path, "m1", [1.0, 0.5, 0.4], 100.0),
+    }
+    text = compare.table(results, ["set"], ["standard", "multigrid-45"], [0, 1])
+    rows = {line.split("|")[3].strip(): [cell.strip() for cell in line.split("|")[1:-1]]
+            for line in text.splitlines()[2:]}
+    assert rows["standard"][-1] == "2 of 2: 1, 2"
+    assert rows["multigrid-45"][-1] == "1 of 2: -, 0"
+    assert rows["multigrid-45"][6] == "60.0 (20.0–100.0)"
+    assert rows["multigrid-45"][8] == "-20.0"  # 60 against the standard runs' 80
