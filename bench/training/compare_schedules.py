@@ -81,7 +81,7 @@ VARIANTS = {
     "multigrid-45-lr1": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
                         "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 1",
     # ... with no shape under T/2: with SlowFast's ALPHA 4, the T/4 of a 16-frame base leaves the
-    # slow pathway one frame (docs/training.md, "The coarsest frames").
+    # slow pathway one frame (docs/training.md, "Why multigrid collapsed on small motion sets").
     "multigrid-45-t8": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
                        "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 0 "
                        "MULTIGRID.LONG_CYCLE_FACTORS "
@@ -168,9 +168,10 @@ def spread(values):
 
 
 def plateau_exit(result):
-    """The first epoch whose mean training loss is under 0.8 ln(classes), below the loss of
-    guessing at chance; None for a run that never left that plateau. On the motion sets learning
-    starts after a plateau of varying length, and when a run leaves it says more than its end."""
+    """The first epoch (counted from 0, as the metrics and the schedule's stage bounds count)
+    whose mean training loss is under 0.8 ln(classes), below the loss of guessing at chance; None
+    for a run that never left that plateau. On the motion sets learning starts after a plateau of
+    varying length, and when a run leaves it says more than its end."""
     limit = 0.8 * math.log(result["classes"])
     return next((epoch for epoch, loss in result["epoch_loss"] if loss < limit), None)
 
