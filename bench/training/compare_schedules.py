@@ -69,22 +69,21 @@ SETS = {
     "directions-50": (directions(10, 24), epochs(240)),
 }
 
+# Both cycles with the long cycle in every LR stage, as PySlowFast; the variants below add to it.
+BOTH_CYCLES = "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
+# No crop under 45 px (docs/training.md).
+FLOOR_45 = BOTH_CYCLES + "MULTIGRID.MIN_CROP_SIZE 45 "
+
 VARIANTS = {
     "standard": "",
     # PySlowFast's schedule exactly, whatever the config says of our own floor.
-    "multigrid": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True MULTIGRID.MIN_CROP_SIZE 0 "
-                 "MULTIGRID.LONG_CYCLE_LR_STAGES 0",
-    # No crop under 45 px (docs/training.md), the long cycle in every LR stage as PySlowFast.
-    "multigrid-45": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True MULTIGRID.MIN_CROP_SIZE 45 "
-                    "MULTIGRID.LONG_CYCLE_LR_STAGES 0",
+    "multigrid": BOTH_CYCLES + "MULTIGRID.MIN_CROP_SIZE 0 MULTIGRID.LONG_CYCLE_LR_STAGES 0",
+    "multigrid-45": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 0",
     # ... with the long cycle in the first LR stage only (docs/schedule.md).
-    "multigrid-45-lr1": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
-                        "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 1",
+    "multigrid-45-lr1": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 1",
     # ... with no shape under T/2: with SlowFast's ALPHA 4, the T/4 of a 16-frame base leaves the
     # slow pathway one frame (docs/training.md, "Why multigrid collapsed on small motion sets").
-    "multigrid-45-t8": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE True "
-                       "MULTIGRID.MIN_CROP_SIZE 45 MULTIGRID.LONG_CYCLE_LR_STAGES 0 "
-                       "MULTIGRID.LONG_CYCLE_FACTORS "
+    "multigrid-45-t8": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 0 MULTIGRID.LONG_CYCLE_FACTORS "
                        "[[0.5,0.7071067811865476],[0.5,0.7071067811865476],[0.5,1],[1,1]]",
     # The standard schedule at the long cycle's coarsest batch, 8x the clips and the LR of the
     # demo config, at the base shape: separates the batch (and the few steps) from the shapes.

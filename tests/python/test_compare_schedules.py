@@ -29,8 +29,9 @@ def write_metrics(folder, losses, test_top1=None, seconds_per_epoch=10.0):
     return path
 
 
-def finished(tmp_path, name, losses, top1, classes=5):
-    result = compare.read_metrics(write_metrics(str(tmp_path / name), losses, top1))
+def finished(tmp_path, name, losses, top1, classes=5, seconds_per_epoch=10.0):
+    result = compare.read_metrics(
+        write_metrics(str(tmp_path / name), losses, top1, seconds_per_epoch))
     result.update(train_videos=600, classes=classes)
     return result
 
@@ -53,8 +54,10 @@ def test_the_table_lists_each_seed_s_exit_next_to_accuracy_and_speed(tmp_path):
     results = {
         ("set", "standard", 0): finished(tmp_path, "s0", [1.6, 1.0, 0.5], 100.0),
         ("set", "standard", 1): finished(tmp_path, "s1", [1.6, 1.6, 1.2], 60.0),
-        ("set", "multigrid-45", 0): finished(tmp_path, "m0", [1.6, 1.6, 1.6], 20.0),
-        ("set", "multigrid-45", 1): finished(tmp_path, "m1", [1.0, 0.5, 0.4], 100.0),
+        ("set", "multigrid-45", 0): finished(tmp_path, "m0", [1.6, 1.6, 1.6], 20.0,
+                                             seconds_per_epoch=4.0),
+        ("set", "multigrid-45", 1): finished(tmp_path, "m1", [1.0, 0.5, 0.4], 100.0,
+                                             seconds_per_epoch=4.0),
     }
     text = compare.table(results, ["set"], ["standard", "multigrid-45"], [0, 1])
     rows = {line.split("|")[3].strip(): [cell.strip() for cell in line.split("|")[1:-1]]
@@ -62,4 +65,5 @@ def test_the_table_lists_each_seed_s_exit_next_to_accuracy_and_speed(tmp_path):
     assert rows["standard"][-1] == "2 of 2: 1, 2"
     assert rows["multigrid-45"][-1] == "1 of 2: -, 0"
     assert rows["multigrid-45"][6] == "60.0 (20.0–100.0)"
+    assert rows["multigrid-45"][7] == "2.50x"  # 30 s against 12 s to the last epoch's end
     assert rows["multigrid-45"][8] == "-20.0"  # 60 against the standard runs' 80
