@@ -85,6 +85,13 @@ VARIANTS = {
     # slow pathway one frame (docs/training.md, "Why multigrid collapsed on small motion sets").
     "multigrid-45-t8": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 0 MULTIGRID.LONG_CYCLE_FACTORS "
                        "[[0.5,0.7071067811865476],[0.5,0.7071067811865476],[0.5,1],[1,1]]",
+    # ... with the frames of coarse clips at the base stride, so that they span less time, or
+    # always as far apart as keeps the base clip's span (MULTIGRID.LONG_CYCLE_STRIDE,
+    # docs/schedule.md); PySlowFast draws the stride per clip between the two.
+    "multigrid-45-base-stride": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 0 "
+                                "MULTIGRID.LONG_CYCLE_STRIDE base_stride",
+    "multigrid-45-base-span": FLOOR_45 + "MULTIGRID.LONG_CYCLE_LR_STAGES 0 "
+                              "MULTIGRID.LONG_CYCLE_STRIDE base_span",
     # The standard schedule at the long cycle's coarsest batch, 8x the clips and the LR of the
     # demo config, at the base shape: separates the batch (and the few steps) from the shapes.
     "standard-b32": "TRAIN.BATCH_SIZE 32 SOLVER.BASE_LR 0.1 SOLVER.WARMUP_START_LR 0.01",

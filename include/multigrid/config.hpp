@@ -41,6 +41,32 @@ constexpr std::optional<lr_policy> parse_lr_policy(std::string_view name) noexce
   return std::nullopt;
 }
 
+/// MULTIGRID.LONG_CYCLE_STRIDE (ours), the temporal stride of a clip with T < T0 frames:
+/// `drawn` per clip between DATA.SAMPLING_RATE (tau) and tau * (T0 // T), as PySlowFast does;
+/// `base_span` always tau * (T0 // T), so every clip spans the base clip's time; `base_stride`
+/// always tau, so a clip of fewer frames spans less time.
+enum class long_cycle_stride { drawn, base_span, base_stride };
+
+constexpr std::string_view long_cycle_stride_name(long_cycle_stride stride) noexcept {
+  switch (stride) {
+    case long_cycle_stride::drawn:
+      return "drawn";
+    case long_cycle_stride::base_span:
+      return "base_span";
+    case long_cycle_stride::base_stride:
+      return "base_stride";
+  }
+  return "unknown";
+}
+
+constexpr std::optional<long_cycle_stride> parse_long_cycle_stride(std::string_view name) noexcept {
+  for (auto stride :
+       {long_cycle_stride::drawn, long_cycle_stride::base_span, long_cycle_stride::base_stride}) {
+    if (long_cycle_stride_name(stride) == name) return stride;
+  }
+  return std::nullopt;
+}
+
 /// One entry of MULTIGRID.LONG_CYCLE_FACTORS: frames and crop relative to the base shape.
 struct long_cycle_factor {
   double temporal = 1.0;
@@ -91,6 +117,9 @@ struct multigrid_settings {
   /// LR stages only; the later ones train at the base shape, as the fine-tune does. 0 cycles every
   /// LR stage before the fine-tune, as PySlowFast does. See long_cycle.hpp.
   int long_cycle_lr_stages = 0;
+  /// MULTIGRID.LONG_CYCLE_STRIDE (ours): how far apart the frames of a clip with fewer than
+  /// DATA.NUM_FRAMES are. See stage_settings.hpp.
+  long_cycle_stride stride = long_cycle_stride::drawn;
 };
 
 /// BN.NORM_TYPE (batchnorm, sub_batchnorm, sync_batchnorm), BN.NUM_SPLITS, BN.NUM_SYNC_DEVICES:

@@ -63,9 +63,22 @@ inline stage_settings make_stage_settings(const config& cfg, const schedule_stag
   base.crop = stage.crop;
   base.jitter = detail::jitter_for_crop(cfg, stage.crop);
 
-  // Fewer frames span the same time: the stride grows by T0 // T.
+  // A clip of fewer frames shows less of the motion; PySlowFast lets it span up to the base
+  // clip's time by drawing its stride up to tau * (T0 // T). The other choices fix the span at
+  // the base clip's or at T * tau (docs/schedule.md); the shape, and so the cost, is the same.
   const int tau = cfg.data.sampling_rate;
-  settings.sampling_rate = {tau, tau * (cfg.data.num_frames / stage.num_frames)};
+  const int span_keeping = tau * (cfg.data.num_frames / stage.num_frames);
+  switch (cfg.multigrid.stride) {
+    case long_cycle_stride::drawn:
+      settings.sampling_rate = {tau, span_keeping};
+      break;
+    case long_cycle_stride::base_span:
+      settings.sampling_rate = {span_keeping, span_keeping};
+      break;
+    case long_cycle_stride::base_stride:
+      settings.sampling_rate = {tau, tau};
+      break;
+  }
   settings.batch_norm = batch_norm;
 
   if (!cfg.multigrid.short_cycle) {

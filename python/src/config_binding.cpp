@@ -112,7 +112,7 @@ py::tuple config_state(const multigrid::config& c) {
       py::make_tuple(m.long_cycle, m.short_cycle, m.epoch_factor, factors,
                      py::make_tuple(m.short_cycle_factors[0], m.short_cycle_factors[1]),
                      m.bn_base_size, m.default_s, m.eval_freq, m.min_crop_size,
-                     m.long_cycle_lr_stages),
+                     m.long_cycle_lr_stages, std::string(long_cycle_stride_name(m.stride))),
       py::make_tuple(static_cast<int>(c.batch_norm.type), c.batch_norm.splits,
                      c.batch_norm.sync_devices));
 }
@@ -154,6 +154,7 @@ multigrid::config config_from_state(const py::tuple& state) {
   m.eval_freq = mg[7].cast<int>();
   m.min_crop_size = mg[8].cast<int>();
   m.long_cycle_lr_stages = mg[9].cast<int>();
+  m.stride = parse_long_cycle_stride(mg[10].cast<std::string>()).value_or(long_cycle_stride::drawn);
   const auto bn = state[5].cast<py::tuple>();
   c.batch_norm.type = static_cast<batch_norm_type>(bn[0].cast<int>());
   c.batch_norm.splits = bn[1].cast<int>();

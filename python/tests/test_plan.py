@@ -98,6 +98,7 @@ def random_config(rng):
             "BN_BASE_SIZE": rng.choice([2, 4, 8, 16]),
             "MIN_CROP_SIZE": rng.choice([0, 0, 40]),
             "LONG_CYCLE_LR_STAGES": rng.choice([0, 0, 1]),
+            "LONG_CYCLE_STRIDE": rng.choice(["drawn", "drawn", "base_span", "base_stride"]),
         },
         "BN": {
             "NORM_TYPE": rng.choice(["batchnorm", "sub_batchnorm", "sync_batchnorm"]),
@@ -192,3 +193,13 @@ def test_plans_pickle_for_dataloader_workers():
     again = pickle.loads(pickle.dumps(ours))
     assert repr(again) == repr(ours)
     assert multigrid.Schedule(again).steps == multigrid.Schedule(ours).steps != schedule.steps
+    # ... and the coarse clips' stride changes the strides alone.
+    assert {s.settings.sampling_rate for s in schedule.stages} == {(2, 2), (2, 4), (2, 8)}
+    for choice, expected in (("base_stride", {(2, 2)}), ("base_span", {(2, 2), (4, 4), (8, 8)})):
+        changed = multigrid.Config.from_yaml(bundled_configs()[0],
+                                             ["MULTIGRID.LONG_CYCLE_STRIDE", choice])
+        changed_again = pickle.loads(pickle.dumps(changed))
+        assert repr(changed_again) == repr(changed)
+        stages = multigrid.Schedule(changed_again).stages
+        assert {s.settings.sampling_rate for s in stages} == expected
+        assert multigrid.Schedule(changed_again).steps == schedule.steps

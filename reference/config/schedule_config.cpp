@@ -73,6 +73,10 @@ multigrid::config read_schedule_config(const config_tree& tree) {
   mg.eval_freq = tree.get(keys::multigrid_eval_freq);
   mg.min_crop_size = tree.get(keys::multigrid_min_crop_size);
   mg.long_cycle_lr_stages = tree.get(keys::multigrid_long_cycle_lr_stages);
+  const auto stride =
+      multigrid::parse_long_cycle_stride(tree.get(keys::multigrid_long_cycle_stride));
+  if (!stride) tree.fail(keys::multigrid_long_cycle_stride, "use drawn, base_span or base_stride");
+  mg.stride = *stride;
 
   auto& bn = cfg.batch_norm;
   bn.type = read_norm_type(tree);

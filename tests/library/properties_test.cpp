@@ -50,6 +50,8 @@ config random_config(std::mt19937& random) {
   cfg.multigrid.short_cycle = pick(true, false);
   cfg.multigrid.epoch_factor = uniform(0.8, 2.5);
   cfg.multigrid.bn_base_size = pick(4, 8, 16);
+  cfg.multigrid.stride = pick(long_cycle_stride::drawn, long_cycle_stride::drawn,
+                              long_cycle_stride::base_span, long_cycle_stride::base_stride);
   return cfg;
 }
 
@@ -85,6 +87,15 @@ TEST_CASE("Properties of 3000 random valid configurations") {
         const double volume =
             static_cast<double>(stage.batch_factor) * stage.num_frames * stage.crop * stage.crop;
         CHECK(volume / base_volume == doctest::Approx(1).epsilon(0.35));
+      }
+      // Whatever LONG_CYCLE_STRIDE says, a clip's stride is at least the base one and no clip
+      // spans more of the video than a base clip.
+      const int tau = cfg.data.sampling_rate;
+      for (const auto& settings : make_all_stage_settings(cfg, schedule)) {
+        const auto [lowest, highest] = settings.sampling_rate;
+        CHECK(tau <= lowest);
+        CHECK(lowest <= highest);
+        CHECK(highest * settings.base.num_frames <= tau * cfg.data.num_frames);
       }
       // Within a cycled LR stage every shape trains about the same number of iterations: epochs
       // divided by the mean batch agree within the rounding of whole epochs.

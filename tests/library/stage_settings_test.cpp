@@ -80,6 +80,35 @@ TEST_CASE("Without multigrid the stage is the base shape with the configured jit
   CHECK(settings.batch_norm.type == batch_norm_type::plain);
 }
 
+TEST_CASE("MULTIGRID.LONG_CYCLE_STRIDE changes the coarse clips' stride and nothing else") {
+  const auto pyslowfast = testing::kinetics_slowfast_multigrid();
+  const auto schedule = make_epoch_schedule(pyslowfast);
+  const auto original = make_all_stage_settings(pyslowfast, schedule);
+  for (const auto stride : {long_cycle_stride::base_span, long_cycle_stride::base_stride}) {
+    CAPTURE(long_cycle_stride_name(stride));
+    auto changed_cfg = pyslowfast;
+    changed_cfg.multigrid.stride = stride;
+    const auto changed = make_all_stage_settings(changed_cfg, make_epoch_schedule(changed_cfg));
+    REQUIRE(changed.size() == original.size());
+    for (std::size_t i = 0; i < original.size(); ++i) {
+      CAPTURE(i);
+      // PySlowFast draws between the base stride and the span-keeping one: 2-8 at 8 of 32
+      // frames, 2-4 at 16, 2-2 at 32. The choices take one end of that range.
+      const auto drawn = original[i].sampling_rate;
+      const int end = stride == long_cycle_stride::base_span ? drawn[1] : drawn[0];
+      CHECK(changed[i].sampling_rate == std::array<int, 2>{end, end});
+      CHECK(changed[i].base == original[i].base);
+      CHECK(changed[i].cycle == original[i].cycle);
+      CHECK(changed[i].batch_norm == original[i].batch_norm);
+    }
+    CHECK(make_epoch_schedule(changed_cfg).steps == schedule.steps);
+  }
+  CHECK(original.front().sampling_rate == std::array<int, 2>{2, 8});
+  CHECK(original.back().sampling_rate == std::array<int, 2>{2, 2});
+  CHECK(parse_long_cycle_stride("base_span") == long_cycle_stride::base_span);
+  CHECK_FALSE(parse_long_cycle_stride("span").has_value());
+}
+
 TEST_CASE("SSv2: two clips per GPU train with sync-BN over 4 devices") {
   const auto cfg = testing::ssv2_slowfast_multigrid();
   const auto base = settings_of(cfg, -1);

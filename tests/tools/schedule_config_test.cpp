@@ -59,6 +59,19 @@ TEST_CASE("Long-cycle factors, short-cycle factors and the policy are read and c
                        config_error);
 }
 
+TEST_CASE("MULTIGRID.LONG_CYCLE_STRIDE reads its three choices and names a wrong one") {
+  CHECK(read_schedule_config(config_tree::load_string("", "empty.yaml")).multigrid.stride ==
+        multigrid::long_cycle_stride::drawn);
+  auto span = config_tree::load_string("MULTIGRID:\n  LONG_CYCLE_STRIDE: base_span\n", "run.yaml");
+  CHECK(read_schedule_config(span).multigrid.stride == multigrid::long_cycle_stride::base_span);
+  span.apply_overrides({"MULTIGRID.LONG_CYCLE_STRIDE", "base_stride"});
+  CHECK(read_schedule_config(span).multigrid.stride == multigrid::long_cycle_stride::base_stride);
+  auto wrong = config_tree::load_string("MULTIGRID:\n  LONG_CYCLE_STRIDE: fixed\n", "run.yaml");
+  CHECK_THROWS_WITH_AS(read_schedule_config(wrong),
+                       doctest::Contains("run.yaml:2: MULTIGRID.LONG_CYCLE_STRIDE = fixed"),
+                       config_error);
+}
+
 TEST_CASE("Validation errors are reported with where each key was written") {
   auto tree = config_tree::load_file(kinetics_path);
   tree.apply_overrides({"TRAIN.BATCH_SIZE", "60"});
