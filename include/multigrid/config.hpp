@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -33,12 +34,26 @@ constexpr std::string_view lr_policy_name(lr_policy policy) noexcept {
   return "unknown";
 }
 
-constexpr std::optional<lr_policy> parse_lr_policy(std::string_view name) noexcept {
-  for (auto policy : {lr_policy::cosine, lr_policy::cosine_batch_scaled, lr_policy::steps,
-                      lr_policy::steps_with_relative_lrs}) {
-    if (lr_policy_name(policy) == name) return policy;
+inline constexpr std::array<lr_policy, 4> all_lr_policies{
+    lr_policy::cosine, lr_policy::cosine_batch_scaled, lr_policy::steps,
+    lr_policy::steps_with_relative_lrs};
+
+namespace detail {
+
+/// The value among `all` named `name`: one lookup for every choice a config key names.
+template <typename Enum, std::size_t N, typename NameOf>
+constexpr std::optional<Enum> parse_named(std::string_view name, const std::array<Enum, N>& all,
+                                          NameOf name_of) noexcept {
+  for (auto value : all) {
+    if (name_of(value) == name) return value;
   }
   return std::nullopt;
+}
+
+}  // namespace detail
+
+constexpr std::optional<lr_policy> parse_lr_policy(std::string_view name) noexcept {
+  return detail::parse_named(name, all_lr_policies, lr_policy_name);
 }
 
 /// MULTIGRID.LONG_CYCLE_STRIDE (ours), the temporal stride of a clip with T < T0 frames:
@@ -59,12 +74,11 @@ constexpr std::string_view long_cycle_stride_name(long_cycle_stride stride) noex
   return "unknown";
 }
 
+inline constexpr std::array<long_cycle_stride, 3> all_long_cycle_strides{
+    long_cycle_stride::drawn, long_cycle_stride::base_span, long_cycle_stride::base_stride};
+
 constexpr std::optional<long_cycle_stride> parse_long_cycle_stride(std::string_view name) noexcept {
-  for (auto stride :
-       {long_cycle_stride::drawn, long_cycle_stride::base_span, long_cycle_stride::base_stride}) {
-    if (long_cycle_stride_name(stride) == name) return stride;
-  }
-  return std::nullopt;
+  return detail::parse_named(name, all_long_cycle_strides, long_cycle_stride_name);
 }
 
 /// One entry of MULTIGRID.LONG_CYCLE_FACTORS: frames and crop relative to the base shape.

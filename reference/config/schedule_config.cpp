@@ -1,6 +1,9 @@
 #include "config/schedule_config.hpp"
 
+#include <array>
+#include <cstddef>
 #include <multigrid/validation.hpp>
+#include <string>
 
 namespace multigrid::reference {
 namespace {
@@ -9,6 +12,17 @@ std::array<int, 2> read_pair(const config_tree& tree, const key<std::vector<int>
   const auto values = tree.get(handle);
   if (values.size() != 2) tree.fail(handle, "must be a list of two integers [min, max]");
   return {values[0], values[1]};
+}
+
+/// "use a, b or c", from the names of every value a key may take.
+template <typename Enum, std::size_t N, typename NameOf>
+std::string use_one_of(const std::array<Enum, N>& all, NameOf name_of) {
+  std::string text = "use ";
+  for (std::size_t i = 0; i < N; ++i) {
+    if (i > 0) text += i + 1 == N ? " or " : ", ";
+    text += name_of(all[i]);
+  }
+  return text;
 }
 
 multigrid::batch_norm_type read_norm_type(const config_tree& tree) {
@@ -37,8 +51,8 @@ multigrid::config read_schedule_config(const config_tree& tree) {
   solver.base_lr = tree.get(keys::solver_base_lr);
   const auto policy = parse_lr_policy(tree.get(keys::solver_lr_policy));
   if (!policy) {
-    tree.fail(keys::solver_lr_policy,
-              "unknown policy; use cosine, cosine_batch_scaled, steps or steps_with_relative_lrs");
+    tree.fail(keys::solver_lr_policy, "unknown policy; " + use_one_of(multigrid::all_lr_policies,
+                                                                      multigrid::lr_policy_name));
   }
   solver.policy = *policy;
   solver.steps = tree.get(keys::solver_steps);
@@ -75,7 +89,10 @@ multigrid::config read_schedule_config(const config_tree& tree) {
   mg.long_cycle_lr_stages = tree.get(keys::multigrid_long_cycle_lr_stages);
   const auto stride =
       multigrid::parse_long_cycle_stride(tree.get(keys::multigrid_long_cycle_stride));
-  if (!stride) tree.fail(keys::multigrid_long_cycle_stride, "use drawn, base_span or base_stride");
+  if (!stride) {
+    tree.fail(keys::multigrid_long_cycle_stride,
+              use_one_of(multigrid::all_long_cycle_strides, multigrid::long_cycle_stride_name));
+  }
   mg.stride = *stride;
 
   auto& bn = cfg.batch_norm;

@@ -57,6 +57,10 @@ TEST_CASE("Long-cycle factors, short-cycle factors and the policy are read and c
   CHECK_THROWS_WITH_AS(read_schedule_config(bad_policy),
                        doctest::Contains("run.yaml:2: SOLVER.LR_POLICY = exponential"),
                        config_error);
+  CHECK_THROWS_WITH_AS(
+      read_schedule_config(bad_policy),
+      doctest::Contains("use cosine, cosine_batch_scaled, steps or steps_with_relative_lrs"),
+      config_error);
 }
 
 TEST_CASE("MULTIGRID.LONG_CYCLE_STRIDE reads its three choices and names a wrong one") {
@@ -70,6 +74,8 @@ TEST_CASE("MULTIGRID.LONG_CYCLE_STRIDE reads its three choices and names a wrong
   CHECK_THROWS_WITH_AS(read_schedule_config(wrong),
                        doctest::Contains("run.yaml:2: MULTIGRID.LONG_CYCLE_STRIDE = fixed"),
                        config_error);
+  CHECK_THROWS_WITH_AS(read_schedule_config(wrong),
+                       doctest::Contains("use drawn, base_span or base_stride"), config_error);
 }
 
 TEST_CASE("Validation errors are reported with where each key was written") {
