@@ -17,6 +17,7 @@
 #include "multigrid/learning_rate.hpp"
 #include "multigrid/long_cycle.hpp"
 #include "multigrid/plan.hpp"
+#include "multigrid/plateau_warning.hpp"
 #include "multigrid/rounding.hpp"
 #include "multigrid/schedule_cost.hpp"
 #include "multigrid/schedule_warnings.hpp"

@@ -4,6 +4,7 @@
 #include <multigrid/epoch_schedule.hpp>
 #include <multigrid/learning_rate.hpp>
 #include <multigrid/plan.hpp>
+#include <multigrid/plateau_warning.hpp>
 #include <multigrid/schedule_cost.hpp>
 #include <multigrid/schedule_warnings.hpp>
 #include <multigrid/stage_settings.hpp>
@@ -147,6 +148,9 @@ nlohmann::ordered_json schedule_json(const multigrid::config& cfg,
   json["max_epoch"] = schedule.max_epoch;
   json["steps"] = schedule.steps;
   json["relative_lrs"] = schedule.relative_lrs;
+  // Where the trainer judges whether a run has left its loss plateau (docs/training.md).
+  const auto first_end = first_lr_stage_end(cfg, schedule);
+  json["first_lr_stage_end"] = first_end ? nlohmann::ordered_json(*first_end) : nullptr;
   auto& stage_list = json["stages"] = nlohmann::ordered_json::array();
   for (const auto& [stage, settings] : stages) {
     stage_list.push_back({{"lr_stage", stage.lr_stage},

@@ -10,6 +10,7 @@
 #include <memory>
 #include <multigrid/evaluation_schedule.hpp>
 #include <multigrid/plan.hpp>
+#include <multigrid/plateau_warning.hpp>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -713,6 +714,10 @@ class training_run {
       metrics_->append(record);
       std::lock_guard<std::mutex> lock(say_mutex_);
       progress_->end_epoch(record, plan_->epochs());
+    }
+    if (const auto warning = multigrid::plateau_warning(config_.schedule, plan_->schedule(), epoch,
+                                                        mean_loss, config_.model.num_classes)) {
+      say("warning: " + *warning);
     }
 
     if (validation_loader_ && evaluate_now) {

@@ -45,6 +45,7 @@ TEST_CASE("--json prints the documented structure") {
   CHECK(json["max_epoch"] == 358);
   CHECK(json["steps"].size() == 14);
   CHECK(json["relative_lrs"][0].get<double>() == doctest::Approx(8));
+  CHECK(json["first_lr_stage_end"] == 158);  // four shapes at the first LR, as STEPS shows
   REQUIRE(json["stages"].size() == 13);
   CHECK(json["stages"][12]["begin_epoch"] == 329);
   CHECK(json["stages"][12]["lr_stage"] == 3);
@@ -75,8 +76,8 @@ TEST_CASE("--json prints the documented structure") {
   const auto ordered = nlohmann::ordered_json::parse(result.out);
   std::vector<std::string> keys;
   for (const auto& item : ordered.items()) keys.push_back(item.key());
-  CHECK(keys == std::vector<std::string>{"max_epoch", "steps", "relative_lrs", "stages", "epochs",
-                                         "lr_at"});
+  CHECK(keys == std::vector<std::string>{"max_epoch", "steps", "relative_lrs", "first_lr_stage_end",
+                                         "stages", "epochs", "lr_at"});
 }
 
 TEST_CASE(
@@ -87,6 +88,7 @@ TEST_CASE(
   REQUIRE(result.exit_code == 0);
   const auto json = nlohmann::json::parse(result.out);
   CHECK(json["max_epoch"] == 239);
+  CHECK(json["first_lr_stage_end"] == 94);
   REQUIRE(json["stages"].size() == 1);
   CHECK(json["stages"][0]["num_frames"] == 32);
   CHECK(json["stages"][0]["crop"] == 224);

@@ -174,7 +174,8 @@ TEST_CASE("A short run on generated videos learns the motion classes") {
   CHECK(contains(log, "training with config:"));
   CHECK(std::regex_search(log, std::regex(R"(\d\d:\d\d:\d\d epoch 20/20 done: )")));
   CHECK(std::regex_search(log, std::regex(R"(\d\d:\d\d:\d\d test after epoch 20: top-1 )")));
-  CHECK_FALSE(contains(log, "top-5"));  // four classes: always in the top five
+  CHECK_FALSE(contains(log, "top-5"));                 // four classes: always in the top five
+  CHECK_FALSE(contains(log, "still on the plateau"));  // it left it before its LR dropped
 
   // TRAIN.ENABLE False tests the newest checkpoint alone: the same weights and views give the
   // same accuracy, and nothing is trained.
@@ -424,6 +425,23 @@ TEST_CASE("A non-finite loss stops the run naming the iteration and the shape") 
   // Counted from 1, as the progress lines: the first step's loss is finite, the LR then blows up.
   CHECK(contains(result.err, "non-finite loss at epoch 1, iteration 2 of 32 (global 2)"));
   CHECK(contains(result.err, "shape 4x8x32x32"));
+}
+
+TEST_CASE("A run still at chance loss when its first LR stage ends is told so, then") {
+  // An LR too small to learn anything keeps the loss at ln 4; the first LR stage is epoch 1.
+  temporary_directory directory;
+  const auto tree = small_run_tree(
+      directory.path(), {"SOLVER.BASE_LR", "1e-7", "SOLVER.STEPS", "[0, 1]", "SOLVER.LRS",
+                         "[1, 0.1]", "SOLVER.MAX_EPOCH", "2", "TRAIN.EVAL_PERIOD", "100"});
+  const auto outcome = train_quietly(tree);
+  REQUIRE(outcome.completed);
+  const auto log = read_whole_file(directory.file("stdout.log"));
+  INFO(log);
+  CHECK(std::regex_search(
+      log, std::regex(R"(warning: after epoch 1 of 2, where the first LR stage ends, the )"
+                      R"(training loss is \d\.\d+, still on the plateau at chance \(0\.8 x )"
+                      R"(ln 4 = 1\.11\))")));
+  CHECK_FALSE(contains(log, "MULTIGRID.LONG_CYCLE False"));  // the standard schedule's advice
 }
 
 namespace {
