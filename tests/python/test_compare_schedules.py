@@ -29,10 +29,10 @@ def write_metrics(folder, losses, test_top1=None, seconds_per_epoch=10.0):
     return path
 
 
-def finished(tmp_path, name, losses, top1, classes=5, seconds_per_epoch=10.0):
+def finished(tmp_path, name, losses, top1, classes=5, seconds_per_epoch=10.0, first_lr_stage_end=2):
     result = compare.read_metrics(
         write_metrics(str(tmp_path / name), losses, top1, seconds_per_epoch))
-    result.update(train_videos=600, classes=classes)
+    result.update(train_videos=600, classes=classes, first_lr_stage_end=first_lr_stage_end)
     return result
 
 
@@ -62,8 +62,17 @@ def test_the_table_lists_each_seed_s_exit_next_to_accuracy_and_speed(tmp_path):
     text = compare.table(results, ["set"], ["standard", "multigrid-45"], [0, 1])
     rows = {line.split("|")[3].strip(): [cell.strip() for cell in line.split("|")[1:-1]]
             for line in text.splitlines()[2:]}
-    assert rows["standard"][-1] == "2 of 2: 1, 2"
-    assert rows["multigrid-45"][-1] == "1 of 2: -, 0"
+    assert rows["standard"][-2] == "2 of 2: 1, 2"
+    assert rows["multigrid-45"][-2] == "1 of 2: -, 0"
+    # The loss over the last epoch of the first LR stage (epoch 1 here), where the trainer warns.
+    assert rows["standard"][-1] == "1 of 2: 1.00, 1.60"
+    assert rows["multigrid-45"][-1] == "1 of 2: 1.60, 0.50"
     assert rows["multigrid-45"][6] == "60.0 (20.0–100.0)"
     assert rows["multigrid-45"][7] == "2.50x"  # 30 s against 12 s to the last epoch's end
     assert rows["multigrid-45"][8] == "-20.0"  # 60 against the standard runs' 80
+
+
+def test_a_run_with_one_lr_stage_has_no_loss_at_the_first_drop(tmp_path):
+    runs = [finished(tmp_path, "one", [1.6, 1.6, 1.6], 20.0, first_lr_stage_end=None),
+            finished(tmp_path, "two", [1.6, 1.6, 1.6], 20.0, first_lr_stage_end=3)]
+    assert compare.losses_at_first_lr_drop(runs) == "1 of 2: -, 1.60"
