@@ -117,6 +117,19 @@ py::tuple config_state(const multigrid::config& c) {
                      c.batch_norm.sync_devices));
 }
 
+/// A named choice read back from a pickled state; a name this module does not know (a pickle from
+/// another version) is refused rather than replaced by a default.
+template <typename Parse>
+auto named_choice(const py::handle& item, Parse parse, const char* what) {
+  const auto name = item.cast<std::string>();
+  const auto value = parse(name);
+  if (!value) {
+    throw py::value_error(std::string("a pickled Config holds an unknown ") + what + " '" + name +
+                          "'");
+  }
+  return *value;
+}
+
 multigrid::config config_from_state(const py::tuple& state) {
   multigrid::config c;
   c.num_gpus = state[0].cast<int>();
@@ -129,7 +142,7 @@ multigrid::config config_from_state(const py::tuple& state) {
   const auto solver = state[3].cast<py::tuple>();
   auto& s = c.solver;
   s.base_lr = solver[0].cast<double>();
-  s.policy = parse_lr_policy(solver[1].cast<std::string>()).value_or(lr_policy::cosine);
+  s.policy = named_choice(solver[1], parse_lr_policy, "LR policy");
   s.steps = solver[2].cast<std::vector<int>>();
   s.lrs = solver[3].cast<std::vector<double>>();
   s.max_epoch = solver[4].cast<int>();
@@ -154,7 +167,7 @@ multigrid::config config_from_state(const py::tuple& state) {
   m.eval_freq = mg[7].cast<int>();
   m.min_crop_size = mg[8].cast<int>();
   m.long_cycle_lr_stages = mg[9].cast<int>();
-  m.stride = parse_long_cycle_stride(mg[10].cast<std::string>()).value_or(long_cycle_stride::drawn);
+  m.stride = named_choice(mg[10], parse_long_cycle_stride, "long-cycle stride");
   const auto bn = state[5].cast<py::tuple>();
   c.batch_norm.type = static_cast<batch_norm_type>(bn[0].cast<int>());
   c.batch_norm.splits = bn[1].cast<int>();

@@ -203,3 +203,13 @@ def test_plans_pickle_for_dataloader_workers():
         stages = multigrid.Schedule(changed_again).stages
         assert {s.settings.sampling_rate for s in stages} == expected
         assert multigrid.Schedule(changed_again).steps == schedule.steps
+    # A pickle naming a choice this module does not know is refused, naming it.
+    state = ours.__getstate__()
+    for part, index, name in ((3, 1, "a policy from elsewhere"), (4, 10, "sideways")):
+        changed_state = list(state)
+        fields = list(changed_state[part])
+        fields[index] = name
+        changed_state[part] = tuple(fields)
+        fresh = multigrid.Config.__new__(multigrid.Config)
+        with pytest.raises(ValueError, match="unknown .*'%s'" % name):
+            fresh.__setstate__(tuple(changed_state))
