@@ -76,3 +76,21 @@ def test_a_run_with_one_lr_stage_has_no_loss_at_the_first_drop(tmp_path):
     runs = [finished(tmp_path, "one", [1.6, 1.6, 1.6], 20.0, first_lr_stage_end=None),
             finished(tmp_path, "two", [1.6, 1.6, 1.6], 20.0, first_lr_stage_end=3)]
     assert compare.losses_at_first_lr_drop(runs) == "1 of 2: -, 1.60"
+
+
+def test_the_shortened_standard_run_scales_the_set_s_own_epochs(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("SOLVER:\n  BASE_LR: 0.0125\n  STEPS: [0, 16, 21]\n  MAX_EPOCH: 24\n"
+                      "  WARMUP_EPOCHS: 3.0\n")
+    shorter = compare.VARIANTS["standard-x0.4"]
+    # Without overrides the config's epochs are scaled, rounded to whole epochs.
+    assert compare.variant_overrides(shorter, str(config), []) == [
+        "SOLVER.STEPS", "[0,6,8]", "SOLVER.MAX_EPOCH", "10", "SOLVER.WARMUP_EPOCHS", "1.2"]
+    # A set's overrides win over the config, the last one over an earlier one.
+    tokens = ["SOLVER.MAX_EPOCH", "30", "SOLVER.STEPS", "[0,13,18]", "MODEL.NUM_CLASSES", "5",
+              "SOLVER.MAX_EPOCH", "20", "SOLVER.WARMUP_EPOCHS", "2.5"]
+    assert compare.variant_overrides(shorter, str(config), tokens) == [
+        "SOLVER.STEPS", "[0,5,7]", "SOLVER.MAX_EPOCH", "8", "SOLVER.WARMUP_EPOCHS", "1.0"]
+    # A variant written as overrides is passed as it is.
+    assert compare.variant_overrides("SOLVER.BASE_LR 0.1", str(config), tokens) == [
+        "SOLVER.BASE_LR", "0.1"]
