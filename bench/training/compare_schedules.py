@@ -11,7 +11,7 @@ repeated, so an interrupted sweep continues where it stopped.
   bench/training/compare_schedules.py --bin build/bin --work WORK [--sets a,b|all]
       [--seeds 0,1] [--variants standard,multigrid-45] [--parallel 2] [--threads 1]
       [--set NAME 'DATASET OPTIONS' 'KEY VALUE ...'] [--variant NAME 'KEY VALUE ...']
-      [--override 'KEY VALUE ...'] [--md table.md] [--json results.json]
+      [--override 'KEY VALUE ...'] [--md table.md] [--json results.json] [--finished-only]
 
 The default sets are the ones docs/performance.md reports; `--list` prints them.
 """
@@ -310,6 +310,8 @@ def main():
     ap.add_argument("--md", help="append the table to this file")
     ap.add_argument("--json", help="write every run's results here")
     ap.add_argument("--list", action="store_true", help="print the built-in sets and variants")
+    ap.add_argument("--finished-only", action="store_true",
+                    help="tabulate the runs that finished and train none")
     args = ap.parse_args()
 
     sets = dict(SETS)
@@ -341,7 +343,11 @@ def main():
     os.makedirs(work, exist_ok=True)
     prepared = {}
     for name in chosen_sets:
+        if args.finished_only and not os.path.exists(os.path.join(work, "sets", name, "classes.txt")):
+            print("set %s not made, not made now" % name, file=sys.stderr)
+            continue
         prepared[name] = make_set(args.bin, work, name, sets[name][0])
+    chosen_sets = [name for name in chosen_sets if name in prepared]
 
     jobs = []
     for name in chosen_sets:
@@ -355,6 +361,11 @@ def main():
                 output = os.path.join(work, "runs", name, variant, "seed%d" % seed)
                 jobs.append(((name, variant, seed), folder, output, overrides, (videos, classes)))
 
+    if args.finished_only:
+        unfinished = [job for job in jobs if read_metrics(os.path.join(job[2], "metrics.jsonl")) is None]
+        for key, _, output, _, _ in unfinished:
+            print("not finished, not trained: %s" % output, file=sys.stderr)
+        jobs = [job for job in jobs if job not in unfinished]
     jobs_by_key = {key: output for key, _, output, _, _ in jobs}
     results = {}
     failures = []

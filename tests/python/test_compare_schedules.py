@@ -94,3 +94,36 @@ def test_the_shortened_standard_run_scales_the_set_s_own_epochs(tmp_path):
     # A variant written as overrides is passed as it is.
     assert compare.variant_overrides("SOLVER.BASE_LR 0.1", str(config), tokens) == [
         "SOLVER.BASE_LR", "0.1"]
+
+
+def test_finished_only_tabulates_what_finished_and_starts_no_run(tmp_path, monkeypatch, capsys):
+    # Stand-in tools: a trainer that leaves a mark if it is ever started, a schedule tool that
+    # answers the first LR stage's end.
+    binaries = tmp_path / "bin"
+    binaries.mkdir()
+    started = tmp_path / "trainer-started"
+    (binaries / "multigrid-train").write_text("#!/bin/sh\ntouch '%s'\nexit 1\n" % started)
+    (binaries / "multigrid-schedule").write_text(
+        "#!/bin/sh\necho '{\"first_lr_stage_end\": 2}'\n")
+    for tool in binaries.iterdir():
+        tool.chmod(0o755)
+    work = tmp_path / "work"
+    dataset = work / "sets" / "directions-600"
+    dataset.mkdir(parents=True)
+    (dataset / "classes.txt").write_text("".join("class %d\n" % c for c in range(5)))
+    (dataset / "train.csv").write_text("".join("v%d.mp4 0\n" % v for v in range(600)))
+    runs = work / "runs" / "directions-600"
+    write_metrics(str(runs / "standard" / "seed0"), [1.6, 1.0, 0.5], 100.0)
+    write_metrics(str(runs / "standard" / "seed1"), [1.6, 1.5])  # still training
+    monkeypatch.setattr("sys.argv", [
+        "compare_schedules.py", "--bin", str(binaries), "--work", str(work), "--sets",
+        "directions-600,turns-320", "--seeds", "0,1", "--variants", "standard,multigrid-45",
+        "--finished-only"])
+    compare.main()
+    out, err = capsys.readouterr()
+    assert not started.exists()
+    assert not (work / "sets" / "turns-320").exists()  # a set not made is not made now
+    assert "not finished, not trained: %s" % (runs / "standard" / "seed1") in err
+    assert "not finished, not trained: %s" % (runs / "multigrid-45" / "seed0") in err
+    rows = [line for line in out.splitlines() if line.startswith("| directions-600")]
+    assert len(rows) == 1 and "| standard | 1 | 30 |" in rows[0]

@@ -36,6 +36,10 @@ TEST_CASE("The table shows the Kinetics stages, STEPS and MAX_EPOCH") {
   CHECK(contains(result.out, "MAX_EPOCH  358"));
   CHECK(contains(result.out, "128@112 64@158 64@158"));
   CHECK(contains(result.out, "sub-BN x8"));
+  // 0.292 of the standard schedule's steps (schedule_fit_test) of its 239 epochs.
+  CHECK(contains(result.out,
+                 "(3.42x fewer) for 1.50x the epochs, as many as the standard "
+                 "schedule takes in 69.8 of its 239 epochs\n"));
 }
 
 TEST_CASE("--json prints the documented structure") {
