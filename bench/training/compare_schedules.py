@@ -102,7 +102,7 @@ VARIANTS = {
     # The standard schedule at the long cycle's coarsest batch, 8x the clips and the LR of the
     # demo config, at the base shape: separates the batch (and the few steps) from the shapes.
     "standard-b32": "TRAIN.BATCH_SIZE 32 SOLVER.BASE_LR 0.1 SOLVER.WARMUP_START_LR 0.01",
-    # The standard schedule cut to the bar for multigrid's wall-clock, 1/2.5 of its epochs:
+    # The standard schedule in the budget multigrid is held to, 1/2.5 of the standard run's epochs:
     # what the same budget gives without multigrid (a function of the set's own epochs, below).
     "standard-x0.4": lambda solver: shortened(solver, 0.4),
     "long": "MULTIGRID.LONG_CYCLE True MULTIGRID.SHORT_CYCLE False",
