@@ -38,9 +38,14 @@ TURNS = ("rotating clockwise,rotating counterclockwise,growing,shrinking,moving 
          "moving down and left,moving right fast,moving left fast")
 
 
+def solver_overrides(steps, max_epoch, warmup_epochs):
+    return "SOLVER.STEPS [%s] SOLVER.MAX_EPOCH %d SOLVER.WARMUP_EPOCHS %s" % (
+        ",".join(str(step) for step in steps), max_epoch, warmup_epochs)
+
+
 def epochs(total):
-    return "SOLVER.STEPS [0,%d,%d] SOLVER.MAX_EPOCH %d SOLVER.WARMUP_EPOCHS %s" % (
-        round(total * 2 / 3), round(total * 7 / 8), total, float(total) / 8)
+    return solver_overrides([0, round(total * 2 / 3), round(total * 7 / 8)], total,
+                            float(total) / 8)
 
 
 def directions(per_class, seed):
@@ -119,16 +124,19 @@ def solver_epochs(config, tokens):
     for key, value in zip(tokens[::2], tokens[1::2]):
         if key.startswith("SOLVER."):
             solver[key[len("SOLVER."):]] = yaml.safe_load(value)
-    return {key: solver[key] for key in ("STEPS", "MAX_EPOCH", "WARMUP_EPOCHS")}
+    missing = [key for key in ("STEPS", "MAX_EPOCH", "WARMUP_EPOCHS") if key not in solver]
+    if missing:
+        sys.exit("%s: SOLVER.%s is needed to shorten the schedule and neither the config nor the "
+                 "overrides give it" % (config, missing[0]))
+    return solver
 
 
 def shortened(solver, factor):
     """The same schedule in `factor` of the epochs: every LR step, the end and the warm-up scaled
     and rounded to whole epochs (the warm-up to tenths)."""
-    steps = [round(step * factor) for step in solver["STEPS"]]
-    return "SOLVER.STEPS [%s] SOLVER.MAX_EPOCH %d SOLVER.WARMUP_EPOCHS %.1f" % (
-        ",".join(str(step) for step in steps), round(solver["MAX_EPOCH"] * factor),
-        round(solver["WARMUP_EPOCHS"] * factor, 1))
+    return solver_overrides([round(step * factor) for step in solver["STEPS"]],
+                            round(solver["MAX_EPOCH"] * factor),
+                            "%.1f" % (solver["WARMUP_EPOCHS"] * factor))
 
 
 def variant_overrides(overrides, config, set_tokens):

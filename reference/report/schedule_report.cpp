@@ -125,8 +125,8 @@ std::string schedule_table(const multigrid::config& cfg,
       << format("%.2f", static_cast<double>(schedule.max_epoch) / cfg.solver.max_epoch)
       << "x the epochs";
   if (relative < 1) {
-    // The budget in the standard schedule's own terms: on data where a standard run cut to these
-    // epochs falls short, multigrid ended behind too (docs/training.md).
+    // The budget in the standard schedule's own terms, the one a user can weigh against what
+    // the data needs (docs/training.md, "Against the standard schedule in the same budget").
     out << ", as many as the standard schedule takes in "
         << format("%.1f", relative * cfg.solver.max_epoch) << " of its " << cfg.solver.max_epoch
         << " epochs";

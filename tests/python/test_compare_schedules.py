@@ -6,6 +6,8 @@ import json
 import math
 import os
 
+import pytest
+
 SOURCE_DIR = os.environ.get("MULTIGRID_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SCRIPT = os.path.join(SOURCE_DIR, "bench", "training", "compare_schedules.py")
@@ -94,6 +96,10 @@ def test_the_shortened_standard_run_scales_the_set_s_own_epochs(tmp_path):
     # A variant written as overrides is passed as it is.
     assert compare.variant_overrides("SOLVER.BASE_LR 0.1", str(config), tokens) == [
         "SOLVER.BASE_LR", "0.1"]
+    # A schedule it cannot read is named, not guessed.
+    config.write_text("SOLVER:\n  STEPS: [0, 16, 21]\n  MAX_EPOCH: 24\n")
+    with pytest.raises(SystemExit, match="SOLVER.WARMUP_EPOCHS is needed"):
+        compare.variant_overrides(shorter, str(config), [])
 
 
 def test_finished_only_tabulates_what_finished_and_starts_no_run(tmp_path, monkeypatch, capsys):
