@@ -43,4 +43,10 @@ inline double iteration_ratio(const config& cfg) {
   return iterations / (static_cast<double>(standard.max_epoch) / cfg.batch_size);
 }
 
+/// The epochs of the standard counterpart that take as many steps as `iteration_ratio` of its
+/// own: multigrid's budget in the terms a user of the standard schedule knows.
+inline double standard_epochs_for_steps(const config& cfg, double iteration_ratio) {
+  return iteration_ratio * make_epoch_schedule(standard_counterpart(cfg)).max_epoch;
+}
+
 }  // namespace multigrid

@@ -128,7 +128,8 @@ std::string schedule_table(const multigrid::config& cfg,
     // The budget in the standard schedule's own terms, the one a user can weigh against what
     // the data needs (docs/training.md, "Against the standard schedule in the same budget").
     out << ", as many as the standard schedule takes in "
-        << format("%.1f", relative * cfg.solver.max_epoch) << " of its " << cfg.solver.max_epoch
+        << format("%.1f", multigrid::standard_epochs_for_steps(cfg, relative)) << " of its "
+        << multigrid::make_epoch_schedule(multigrid::standard_counterpart(cfg)).max_epoch
         << " epochs";
   }
   out << "\n";

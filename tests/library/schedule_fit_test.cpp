@@ -105,6 +105,14 @@ TEST_CASE("MIN_CROP_SIZE raises long-cycle crops too, and is checked") {
   CHECK(errors[0].to_string().find("DATA.TRAIN_CROP_SIZE (64)") != std::string::npos);
 }
 
+TEST_CASE("standard_epochs_for_steps: multigrid's steps as epochs of the standard schedule") {
+  // The standard counterpart's epochs, not multigrid's 358: 0.5 of Kinetics' 239 standard epochs.
+  const auto kinetics = testing::kinetics_slowfast_multigrid();
+  CHECK(standard_epochs_for_steps(kinetics, 0.5) == doctest::Approx(119.5));
+  CHECK(standard_epochs_for_steps(kinetics, iteration_ratio(kinetics)) ==
+        doctest::Approx(69.8).epsilon(0.002));
+}
+
 TEST_CASE("iteration_ratio: multigrid's share of the standard schedule's steps") {
   // The Kinetics config's 3.42x fewer iterations (docs/schedule.md), and the exact count of the
   // plans for a dataset size.
