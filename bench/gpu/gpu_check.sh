@@ -1,11 +1,14 @@
 #!/bin/bash
-# The GPU check in one run (about nine minutes): builds the reference against the machine's
-# LibTorch (CUDA), then
-#   0. sub-batch BN's CUDA path against the CPU computation (model_tests),
+# The GPU check: builds the reference against the machine's LibTorch (CUDA), with sub-batch BN's
+# CUDA kernels where the machine has a CUDA compiler, then
+#   0. sub-batch BN's CUDA computations against the CPU computation (model_tests),
+#   6. one norm layer's forward and backward, plain BN against sub-batch BN's three computations
+#      at every split count (sub_batch_norm_bench),
 #   1. eager PyTorch's SlowFast-R50 step (slowfast_eager.py, plain BN) at the Kinetics schedule's
 #      per-GPU shapes,
 #   2. our training step captured as CUDA graphs at the same shapes, with sub-batch BN as the
 #      schedule sets it (train_graphed_step_bench),
+#   7. the same at the shapes that use sub-batch BN, with its batched computation,
 #   3. the same step at PySlowFast's 8-GPU global batch in one process (TRAIN.BATCH_SIZE 64,
 #      NUM_GPUS 1: every shape 8x the clips, BN in splits of 8 clips),
 #   4. multigrid-train, standard and multigrid schedule of the same reduced Kinetics config
@@ -22,8 +25,10 @@
 # FFMPEG_PREFIX: an FFmpeg prefix to build against when the machine has no FFmpeg of its own.
 # OUT: where the logs, JSON results and the runs' metrics go (default: ./gpu-check).
 # RUNS: where the training runs write their checkpoints (default: /tmp/multigrid-gpu-runs).
-# PHASES: the phases to run (default "0 1 2 3 4 5"); "0 2" rechecks sub-batch BN in a few minutes.
-# Every phase has a time limit, so that the whole run ends within about nine and a half minutes.
+# PHASES: the phases to run, in this order (default "0 6 1 2 7 3 4 5"). All of them take longer
+# than one ten-minute command: run PHASES="0 6 1 2 7" (sub-batch BN against eager PyTorch, about
+# six minutes), then PHASES="3 4 5" on the same machine, whose build is kept.
+# Every phase has a time limit, so that a run ends within about nine and a half minutes.
 set -u
 : "${DATA:?set DATA to a generated dataset folder}"
 # Paths given relative to where the script was started from, before moving to the repository.
@@ -33,7 +38,7 @@ DATA=$(absolute "$DATA")
 [ -n "${FFMPEG_PREFIX:-}" ] && FFMPEG_PREFIX=$(absolute "$FFMPEG_PREFIX")
 OUT=$(absolute "${OUT:-gpu-check}")
 RUNS=${RUNS:-/tmp/multigrid-gpu-runs}
-PHASES=" ${PHASES:-0 1 2 3 4 5} "
+PHASES=" ${PHASES:-0 6 1 2 7 3 4 5} "
 want() { [[ "$PHASES" == *" $1 "* ]]; }
 cd "$(dirname "$0")/../.."
 mkdir -p "$OUT"
@@ -69,21 +74,53 @@ keep_going="-k"
 command -v ninja >/dev/null && args+=(-G Ninja) && keep_going="-k 0"
 
 stamp configure
-cmake -S . -B build-gpu "${args[@]}" >"$OUT/configure.txt" 2>&1 || tail -40 "$OUT/configure.txt"
-grep "multigrid reference" "$OUT/configure.txt"
+configure() {
+  if ! cmake -S . -B build-gpu "${args[@]}" "$@" >"$OUT/configure.txt" 2>&1; then
+    tail -40 "$OUT/configure.txt"
+    return 1
+  fi
+  grep -E "multigrid reference|CUDA kernels" "$OUT/configure.txt"
+  return 0
+}
+# The kernels need nvcc; without one, or if they fail to build, the rest runs without them.
+kernels=ON
+command -v nvcc >/dev/null || [ -x /usr/local/cuda/bin/nvcc ] || kernels=OFF
+[ -x /usr/local/cuda/bin/nvcc ] && ! command -v nvcc >/dev/null &&
+  args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+configure -DMULTIGRID_CUDA_KERNELS=$kernels || { kernels=OFF; configure -DMULTIGRID_CUDA_KERNELS=OFF; }
 targets=()
 want 0 && targets+=(model_tests)
-{ want 2 || want 3; } && targets+=(train_graphed_step_bench)
+want 6 && targets+=(sub_batch_norm_bench)
+{ want 2 || want 3 || want 7; } && targets+=(train_graphed_step_bench)
 { want 4 || want 5; } && targets+=(multigrid-train multigrid-schedule)
+build() {
+  timeout "$(left "$1")" cmake --build build-gpu -j"$(nproc)" --target "${targets[@]}" \
+    -- $keep_going >"$OUT/build.txt" 2>&1
+  local status=$?
+  echo "build exit status $status (CUDA kernels $kernels)"
+  grep -E "error" "$OUT/build.txt" | head -40
+  return $status
+}
 stamp build
-timeout "$(left 260)" cmake --build build-gpu -j"$(nproc)" --target "${targets[@]}" \
-  -- $keep_going >"$OUT/build.txt" 2>&1
-echo "build exit status $?"
-grep -E "error" "$OUT/build.txt" | head -40
+if ! build 260 && [ "$kernels" = ON ] && grep -qE "split_batch_norm_(kernels|cuda)" "$OUT/build.txt"; then
+  stamp "rebuilding without sub-batch BN's CUDA kernels"
+  kernels=OFF
+  configure -DMULTIGRID_CUDA_KERNELS=OFF
+  build 330
+fi
 
 if want 0 && [ -x build-gpu/bin/model_tests ]; then
   stamp "0. sub-batch BN on CUDA against the CPU, and the model's tests that touch it"
-  timeout 60 build-gpu/bin/model_tests -tc="*sub-batch*,*PySlowFast*,*precise*" 2>&1 | tail -4
+  timeout 60 build-gpu/bin/model_tests -tc="*sub-batch*,*computation*,*kernel*,*PySlowFast*,*precise*" 2>&1 | tail -4
+fi
+
+if want 6 && [ -x build-gpu/bin/sub_batch_norm_bench ]; then
+  stamp "6. one norm layer: plain BN against sub-batch BN's computations"
+  # The slow pathway's res2 output at 128x8x112 (16 splits there), and the fast pathway's.
+  for activation in 128x256x2x28x28 128x32x8x28x28; do
+    MULTIGRID_BENCH_ACTIVATION=$activation timeout 40 build-gpu/bin/sub_batch_norm_bench \
+      --benchmark_out="$OUT/sub_batch_norm_$activation.json" --benchmark_out_format=json
+  done
 fi
 
 kinetics_shapes=128x8x112,64x8x158,64x16x112,32x16x158,16x16x224,32x32x112,16x32x158,8x32x224
@@ -97,6 +134,13 @@ if want 2 && [ -x build-gpu/bin/train_graphed_step_bench ]; then
   stamp "2. our step as CUDA graphs, sub-batch BN as scheduled"
   MULTIGRID_BENCH_STEPS=10 timeout 80 build-gpu/bin/train_graphed_step_bench \
     --benchmark_out="$OUT/graphed_step.json" --benchmark_out_format=json
+fi
+if want 7 && [ -x build-gpu/bin/train_graphed_step_bench ]; then
+  stamp "7. our step as CUDA graphs, sub-batch BN's batched computation"
+  MULTIGRID_BENCH_SUB_BN=batched MULTIGRID_BENCH_STEPS=10 \
+    MULTIGRID_BENCH_SHAPES=128x8x112,64x8x158,64x16x112,32x16x158,16x16x224,32x32x112,16x32x158 \
+    timeout 80 build-gpu/bin/train_graphed_step_bench \
+    --benchmark_out="$OUT/graphed_step_batched.json" --benchmark_out_format=json
 fi
 if want 3 && [ -x build-gpu/bin/train_graphed_step_bench ]; then
   stamp "3. PySlowFast's 8-GPU global batch in one process (64 clips at the base shape)"

@@ -12,6 +12,8 @@
 //   MULTIGRID_BENCH_BN       plain | stage: stage applies the library's BN rule to the batch
 //                            (sub-batch BN with batch / 8 splits), as training would (default
 //                            plain, the baseline's)
+//   MULTIGRID_BENCH_SUB_BN   in_place | regrouped | batched: sub-batch BN's computation with
+//                            MULTIGRID_BENCH_BN=stage (default: the device's)
 //   MULTIGRID_BENCH_WARMUP   untimed steps per shape (default CPU 1, CUDA 4)
 //   MULTIGRID_BENCH_STEPS    timed steps per shape (default CPU 3, CUDA 10)
 // On CUDA the step runs with channels-last-3d tensors, bf16 autocast and cuDNN autotuning.
@@ -31,6 +33,7 @@
 #include <vector>
 
 #include "common/bench_environment.hpp"
+#include "common/sub_batch_norm_choice.hpp"
 #include "compat/torch_compat.hpp"
 #include "model/memory_format.hpp"
 #include "model/slowfast.hpp"
@@ -50,6 +53,7 @@ struct settings {
   bool stage_batch_norm = false;
   int warmup = 1;
   int steps = 3;
+  std::string sub_batch_norm;
 };
 
 settings read_settings() {
@@ -75,6 +79,7 @@ settings read_settings() {
   s.stage_batch_norm = bn == "stage";
   s.warmup = environment_int("MULTIGRID_BENCH_WARMUP", cuda ? 4 : 1);
   s.steps = std::max(1, environment_int("MULTIGRID_BENCH_STEPS", cuda ? 10 : 3));
+  s.sub_batch_norm = multigrid::bench::choose_sub_batch_norm_from_environment(s.device);
   return s;
 }
 
@@ -148,7 +153,7 @@ void training_step(benchmark::State& state, clip_batch_shape shape) {
       std::string(cuda ? "cuda bf16 channels-last" : "cpu") + ", BN " +
       std::string(multigrid::batch_norm_type_name(model->current_batch_norm_mode().type)) +
       (model->current_batch_norm_mode().splits > 1
-           ? " x" + std::to_string(model->current_batch_norm_mode().splits)
+           ? " x" + std::to_string(model->current_batch_norm_mode().splits) + " " + s.sub_batch_norm
            : std::string()));
 }
 

@@ -8,7 +8,8 @@
 // Environment: MULTIGRID_BENCH_SHAPES (BATCHxFRAMESxCROP,...; default on CUDA the Kinetics
 // schedule's per-GPU shapes, on CPU 1x8x64), MULTIGRID_BENCH_WIDTH (RESNET.WIDTH_PER_GROUP,
 // default 64 on CUDA, 8 on CPU), MULTIGRID_BENCH_WARMUP (eager steps before capture, default 3),
-// MULTIGRID_BENCH_STEPS (timed steps per shape, default CUDA 20, CPU 2).
+// MULTIGRID_BENCH_STEPS (timed steps per shape, default CUDA 20, CPU 2), MULTIGRID_BENCH_SUB_BN
+// (sub-batch BN's computation: in_place, regrouped or batched; default the device's).
 
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -18,6 +19,7 @@
 #include <string>
 
 #include "common/bench_environment.hpp"
+#include "common/sub_batch_norm_choice.hpp"
 #include "compat/torch_compat.hpp"
 #include "model/memory_format.hpp"
 #include "model/slowfast.hpp"
@@ -37,6 +39,7 @@ struct settings {
   int width = 64;
   int warmup = 3;
   int steps = 20;
+  std::string sub_batch_norm;
 };
 
 const settings& bench_settings() {
@@ -51,6 +54,7 @@ const settings& bench_settings() {
     result.width = environment_int("MULTIGRID_BENCH_WIDTH", cuda ? 64 : 8);
     result.warmup = environment_int("MULTIGRID_BENCH_WARMUP", 3);
     result.steps = std::max(1, environment_int("MULTIGRID_BENCH_STEPS", cuda ? 20 : 2));
+    result.sub_batch_norm = multigrid::bench::choose_sub_batch_norm_from_environment(result.device);
     return result;
   }();
   return s;
@@ -107,7 +111,9 @@ void graphed_step(benchmark::State& state, clip_batch_shape shape) {
   state.counters["clips_per_s"] = benchmark::Counter(static_cast<double>(shape.batch),
                                                      benchmark::Counter::kIsIterationInvariantRate);
   state.counters["graphs"] = training.step.graphs();
-  state.SetLabel(training.step.capturing() ? "cuda graph, bf16, channels-last" : "eager");
+  state.SetLabel(
+      std::string(training.step.capturing() ? "cuda graph, bf16, channels-last" : "eager") +
+      ", sub-batch BN " + s.sub_batch_norm);
 }
 
 bool register_steps() {

@@ -1,7 +1,12 @@
 #include "model/split_batch_norm.hpp"
 
+#include <optional>
 #include <stdexcept>
+#include <string>
+#include <tuple>
 #include <vector>
+
+#include "model/split_batch_norm_cuda.hpp"
 
 namespace multigrid::reference {
 namespace {
@@ -105,6 +110,129 @@ class KeepGradientFormat : public torch::autograd::Function<KeepGradientFormat> 
   }
 };
 
+// Split j's clips are one block of memory in both layouts, so the activations seen as (k, a
+// split's values, C) in channels-last-3d, or as (k, a split's clips, C, T * H * W) contiguous, are
+// a view over which one reduction gives every split's statistics and one elementwise pass applies
+// them.
+struct split_view {
+  torch::Tensor values;
+  std::vector<std::int64_t> reduced;     ///< the dimensions a split's statistics reduce
+  std::vector<std::int64_t> statistics;  ///< the shape in which (k, C) broadcasts over `values`
+};
+
+split_view split_values(const torch::Tensor& tensor, std::int64_t splits, at::MemoryFormat format) {
+  const auto channels = tensor.size(1);
+  if (format == at::MemoryFormat::ChannelsLast3d) {
+    return {
+        tensor.permute({0, 2, 3, 4, 1}).view({splits, -1, channels}), {1}, {splits, 1, channels}};
+  }
+  return {tensor.view({splits, tensor.size(0) / splits, channels, -1}),
+          {1, 3},
+          {splits, 1, channels, 1}};
+}
+
+// The statistics' type: float for every input type, as LibTorch's batch-norm kernels keep them.
+at::ScalarType statistics_type(const torch::Tensor& input) {
+  return input.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
+
+class BatchedSplitBatchNormFunction
+    : public torch::autograd::Function<BatchedSplitBatchNormFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
+                               const torch::Tensor& weight, const torch::Tensor& bias,
+                               const torch::Tensor& running_mean, const torch::Tensor& running_var,
+                               std::int64_t splits, double momentum, double epsilon) {
+    const auto format = format_of(input);
+    const auto x = input.contiguous(format);  // a no-op for the layers' own outputs
+    const auto channels = x.size(1);
+    const auto view = split_values(x, splits, format);
+    const auto count = x.numel() / (splits * channels);
+    const auto statistics = statistics_type(x);
+    const auto options = x.options().dtype(statistics);
+    auto variance = torch::empty({splits, channels}, options);
+    auto mean = torch::empty({splits, channels}, options);
+    // Welford over each split in one kernel; with bf16 or half activations on CUDA it reads them
+    // as they are and accumulates in float.
+    at::var_mean_out(variance, mean, view.values, view.reduced, /*correction=*/0,
+                     /*keepdim=*/false);
+    const auto inverse_std = (variance + epsilon).rsqrt();
+    const auto scale = inverse_std * weight.to(statistics);
+    const auto shift = bias.to(statistics) - mean * scale;
+    auto output = torch::empty_like(x, x.options(), format);
+    // In the activations' type, computed in the statistics' type.
+    auto output_values = split_values(output, splits, format).values;
+    at::addcmul_out(output_values, shift.view(view.statistics), view.values,
+                    scale.view(view.statistics));
+    {
+      torch::NoGradGuard no_grad;
+      // The unbiased variance, as LibTorch's kernels keep it (inf for one value per split).
+      const auto unbiased = variance * (static_cast<double>(count) / (count - 1));
+      running_mean.view({splits, channels}).mul_(1 - momentum).add_(mean, momentum);
+      running_var.view({splits, channels}).mul_(1 - momentum).add_(unbiased, momentum);
+    }
+    ctx->save_for_backward({x, weight, mean, inverse_std});
+    return output;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& weight = saved[1];
+    const auto& mean = saved[2];
+    const auto& inverse_std = saved[3];
+    const auto splits = mean.size(0);
+    const auto format = format_of(x);
+    const auto grad_output = grad_outputs[0].contiguous(format);
+    const auto count = static_cast<double>(x.numel() / mean.numel());
+    const auto statistics = mean.scalar_type();
+
+    const auto x_view = split_values(x, splits, format);
+    const auto dy = split_values(grad_output, splits, format).values;
+    auto grad_input = torch::empty_like(x, x.options(), format);
+    auto dx = split_values(grad_input, splits, format).values;
+    const auto broadcast = [&](const torch::Tensor& t) { return t.view(x_view.statistics); };
+
+    // sum(dy * (x - mean)) without another activation-sized tensor. CUDA in channels-last reads
+    // x and dy once with the project's kernel. Otherwise the input's gradient is the scratch: in
+    // float, sum(dy * x) - mean * sum(dy) loses nothing that matters and reads each tensor once;
+    // bf16 or half would round dy * x before the subtraction, so x - mean comes first.
+    const bool kernels = cuda_kernels_apply(x, format);
+    torch::Tensor sum_dy;
+    torch::Tensor sum_dy_xmu;
+    if (kernels) {
+      std::tie(sum_dy, sum_dy_xmu) = cuda_backward_sums(x, grad_output, mean, splits);
+    } else {
+      sum_dy = at::sum(dy, x_view.reduced, /*keepdim=*/false, statistics);
+      if (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) {
+        at::mul_out(dx, dy, x_view.values);
+        sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics) - mean * sum_dy;
+      } else {
+        at::sub_out(dx, x_view.values, broadcast(mean));
+        dx.mul_(dy);
+        sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics);
+      }
+    }
+    // dx = (dy - mean(dy) - (x - mean) * inverse_std^2 * mean(dy * (x - mean))) * inverse_std * w,
+    // written as a * dy + b * x + c with per-split, per-channel a, b, c: one pass with the
+    // kernel, two without.
+    const auto a = inverse_std * weight.to(statistics);
+    const auto b = -a * inverse_std * inverse_std * sum_dy_xmu / count;
+    const auto c = -a * sum_dy / count - b * mean;
+    if (kernels) {
+      cuda_backward_input(x, grad_output, a, b, c, splits, grad_input);
+    } else {
+      at::addcmul_out(dx, broadcast(c), x_view.values, broadcast(b));
+      dx.addcmul_(dy, broadcast(a));
+    }
+    // One gamma and beta for every split: their gradients add up.
+    const auto grad_weight = (sum_dy_xmu * inverse_std).sum(0).to(weight.scalar_type());
+    const auto grad_bias = sum_dy.sum(0).to(weight.scalar_type());
+    return {grad_input,      grad_weight,     grad_bias,       torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
 void check_splits(const torch::Tensor& input, const torch::Tensor& split_running_mean,
                   const torch::Tensor& split_running_var, int splits) {
   if (splits < 1 || input.size(0) % splits != 0) {
@@ -119,19 +247,82 @@ void check_splits(const torch::Tensor& input, const torch::Tensor& split_running
   }
 }
 
+// Unset: each device's default. Benchmarks set it to time the computations against each other.
+std::optional<split_batch_norm_method> chosen_method;
+
 }  // namespace
+
+split_batch_norm_method split_batch_norm_method_for(const torch::Device& device) {
+  if (chosen_method) return *chosen_method;
+  return device.is_cuda() ? split_batch_norm_method::regrouped : split_batch_norm_method::in_place;
+}
+
+void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method) {
+  chosen_method = method;
+}
+
+const char* split_batch_norm_method_name(split_batch_norm_method method) {
+  switch (method) {
+    case split_batch_norm_method::in_place:
+      return "in_place";
+    case split_batch_norm_method::regrouped:
+      return "regrouped";
+    case split_batch_norm_method::batched:
+      return "batched";
+  }
+  return "unknown";
+}
+
+split_batch_norm_method split_batch_norm_method_named(const std::string& name) {
+  constexpr split_batch_norm_method methods[] = {split_batch_norm_method::in_place,
+                                                 split_batch_norm_method::regrouped,
+                                                 split_batch_norm_method::batched};
+  std::string choices;
+  for (const auto method : methods) {
+    if (name == split_batch_norm_method_name(method)) return method;
+    choices += std::string(choices.empty() ? "" : ", ") + split_batch_norm_method_name(method);
+  }
+  throw std::invalid_argument("sub-batch BN computation '" + name + "': use one of " + choices);
+}
 
 torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,
                                const torch::Tensor& bias, const torch::Tensor& split_running_mean,
                                const torch::Tensor& split_running_var, int splits, double momentum,
                                double epsilon) {
-  if (input.is_cuda()) {
-    return split_batch_norm_regrouped(input, weight, bias, split_running_mean, split_running_var,
+  switch (split_batch_norm_method_for(input.device())) {
+    case split_batch_norm_method::regrouped:
+      return split_batch_norm_regrouped(input, weight, bias, split_running_mean, split_running_var,
+                                        splits, momentum, epsilon);
+    case split_batch_norm_method::batched:
+      return split_batch_norm_batched(input, weight, bias, split_running_mean, split_running_var,
                                       splits, momentum, epsilon);
+    case split_batch_norm_method::in_place:
+      break;
   }
   check_splits(input, split_running_mean, split_running_var, splits);
   return SplitBatchNormFunction::apply(input, weight, bias, split_running_mean, split_running_var,
                                        static_cast<std::int64_t>(splits), momentum, epsilon);
+}
+
+torch::Tensor split_batch_norm_batched(const torch::Tensor& input, const torch::Tensor& weight,
+                                       const torch::Tensor& bias,
+                                       const torch::Tensor& split_running_mean,
+                                       const torch::Tensor& split_running_var, int splits,
+                                       double momentum, double epsilon) {
+  check_splits(input, split_running_mean, split_running_var, splits);
+  if (!input.is_cuda() && statistics_type(input) != input.scalar_type()) {
+    // CUDA's kernels cast each operand as they read it: its reductions read bf16 or half
+    // activations and accumulate in float, its elementwise passes apply float coefficients to
+    // them. The CPU's would round statistics and coefficients to the activations' type, so the
+    // CPU computes in float.
+    return split_batch_norm_batched(input.to(statistics_type(input)), weight, bias,
+                                    split_running_mean, split_running_var, splits, momentum,
+                                    epsilon)
+        .to(input.scalar_type());
+  }
+  return BatchedSplitBatchNormFunction::apply(input, weight, bias, split_running_mean,
+                                              split_running_var, static_cast<std::int64_t>(splits),
+                                              momentum, epsilon);
 }
 
 torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch::Tensor& weight,

@@ -1,6 +1,6 @@
 #pragma once
 // Batch normalisation in k splits of the batch, each split a contiguous block of clips: split j
-// holds clips [j * N / k, (j + 1) * N / k). Two ways to compute it, with the same results:
+// holds clips [j * N / k, (j + 1) * N / k). Three ways to compute it, with the same results:
 //
 // - in place: a block of clips is one contiguous piece of memory in both layouts (N, C, T, H, W)
 //   and channels-last-3d, so each split is normalised where it lies by LibTorch's batch-norm
@@ -10,12 +10,21 @@
 //   format), normalised by one batch-norm call, and copied back. CUDA uses it: on an H200, k
 //   calls of LibTorch's CUDA kernel per layer made the 16-split step 2.2x eager PyTorch's
 //   plain-BN step (docs/performance.md, "H200").
+// - batched: the same blocks seen as one (k, values, C) view, so that one Welford reduction
+//   gives every split's statistics and one elementwise pass normalises; no copy, and as many
+//   kernels whatever k. With LibTorch's operations its backward pass moves about twice a
+//   batch-norm kernel's bytes; with the project's CUDA kernels (MULTIGRID_CUDA_KERNELS,
+//   split_batch_norm_cuda.hpp) in channels-last-3d, the same bytes. Benchmarks choose it; not
+//   yet timed on a GPU (docs/model.md, "Sub-batch BN's computations").
 //
 // PySlowFast assigns clip i to split i % k (what its view of (N, C, ...) as (N / k, k * C, ...)
 // gives); with shuffled batches any fixed assignment of equal splits has the same statistics in
 // distribution. docs/model.md says so under "Where we differ".
 
 #include <torch/torch.h>
+
+#include <optional>
+#include <string>
 
 namespace multigrid::reference {
 
@@ -28,12 +37,34 @@ torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& 
                                const torch::Tensor& split_running_var, int splits, double momentum,
                                double epsilon);
 
-/// The regrouped computation, whatever the device (split_batch_norm uses it on CUDA); exposed so
-/// that the CPU's tests check it against the in-place one.
+/// The three computations, for the device's default or a benchmark's choice.
+enum class split_batch_norm_method { in_place, regrouped, batched };
+
+/// The computation split_batch_norm uses on `device`: in_place on the CPU, regrouped on CUDA,
+/// unless one was chosen for every device.
+split_batch_norm_method split_batch_norm_method_for(const torch::Device& device);
+/// Makes every later split_batch_norm call use `method` on every device (nullopt: each device's
+/// default again). For benchmarks that time the computations against each other; not
+/// thread-safe against concurrent forward passes.
+void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method);
+/// "in_place", "regrouped" or "batched".
+const char* split_batch_norm_method_name(split_batch_norm_method method);
+/// The computation of that name; an error naming the choices otherwise.
+split_batch_norm_method split_batch_norm_method_named(const std::string& name);
+
+/// The regrouped computation, whatever the device; exposed so that the CPU's tests check it
+/// against the in-place one.
 torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch::Tensor& weight,
                                          const torch::Tensor& bias,
                                          const torch::Tensor& split_running_mean,
                                          const torch::Tensor& split_running_var, int splits,
                                          double momentum, double epsilon);
+
+/// The batched computation, whatever the device.
+torch::Tensor split_batch_norm_batched(const torch::Tensor& input, const torch::Tensor& weight,
+                                       const torch::Tensor& bias,
+                                       const torch::Tensor& split_running_mean,
+                                       const torch::Tensor& split_running_var, int splits,
+                                       double momentum, double epsilon);
 
 }  // namespace multigrid::reference

@@ -168,14 +168,15 @@ TEST_CASE("sub-batch BN gives the same values in both memory formats, at every s
   }
 }
 
-TEST_CASE("the regrouped computation CUDA uses equals the in-place one, in both memory formats") {
+TEST_CASE("the regrouped and batched computations equal the in-place one, in both memory formats") {
+  // Every split count of the schedules, 16 included (PySlowFast's global batch in one process).
   for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
-    for (int splits : {1, 2, 4, 8}) {
+    for (int splits : {1, 2, 4, 8, 16}) {
       CAPTURE(splits);
       CAPTURE(format == torch::MemoryFormat::Contiguous);
       torch::manual_seed(16);
-      const auto input = (torch::randn({8, channels, 2, 3, 3}) * 2 + 0.5).contiguous(format);
-      const auto projection = torch::randn({8, channels, 2, 3, 3});
+      const auto input = (torch::randn({16, channels, 2, 3, 3}) * 2 + 0.5).contiguous(format);
+      const auto projection = torch::randn({16, channels, 2, 3, 3});
       const auto weight = torch::tensor({0.5f, 2.0f, -1.0f}).requires_grad_();
       const auto bias = torch::tensor({0.1f, -0.3f, 0.7f}).requires_grad_();
       struct outcome {
@@ -192,20 +193,97 @@ TEST_CASE("the regrouped computation CUDA uses equals the in-place one, in both 
         return outcome{output.detach(), grads[0], grads[1], grads[2], mean, var};
       };
       const auto in_place = run(split_batch_norm);
-      const auto regrouped = run(split_batch_norm_regrouped);
-      CHECK(regrouped.output.is_contiguous(format));
-      CHECK(regrouped.input_grad.is_contiguous(format));
-      CHECK(same_values(regrouped.output, in_place.output));
-      CHECK(same_values(regrouped.input_grad, in_place.input_grad, 1e-4));
-      CHECK(same_values(regrouped.weight_grad, in_place.weight_grad, 1e-4));
-      CHECK(same_values(regrouped.bias_grad, in_place.bias_grad, 1e-4));
-      CHECK(same_values(regrouped.mean, in_place.mean));
-      CHECK(same_values(regrouped.var, in_place.var));
+      for (const auto& [name, other] : {std::pair{"regrouped", run(split_batch_norm_regrouped)},
+                                        std::pair{"batched", run(split_batch_norm_batched)}}) {
+        CAPTURE(name);
+        CHECK(other.output.is_contiguous(format));
+        CHECK(other.input_grad.is_contiguous(format));
+        CHECK(same_values(other.output, in_place.output));
+        CHECK(same_values(other.input_grad, in_place.input_grad, 1e-4));
+        CHECK(same_values(other.weight_grad, in_place.weight_grad, 1e-4));
+        CHECK(same_values(other.bias_grad, in_place.bias_grad, 1e-4));
+        CHECK(same_values(other.mean, in_place.mean));
+        CHECK(same_values(other.var, in_place.var));
+      }
     }
   }
 }
 
-TEST_CASE("both computations take an input of any strides") {
+TEST_CASE("the batched computation keeps bf16 activations with float statistics") {
+  // As under autocast: bf16 activations, float parameters and running statistics. The reference
+  // is the float computation of the same (rounded) values.
+  constexpr int splits = 4;
+  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
+    CAPTURE(format == torch::MemoryFormat::Contiguous);
+    torch::manual_seed(18);
+    // An offset several times the spread: the backward pass's sums must not cancel it away.
+    const auto input = (torch::randn({8, channels, 2, 4, 4}) + 6).to(torch::kBFloat16);
+    const auto projection = torch::randn({8, channels, 2, 4, 4}).to(torch::kBFloat16);
+    const auto weight = torch::tensor({0.5f, 2.0f, -1.0f}).requires_grad_();
+    const auto bias = torch::tensor({0.1f, -0.3f, 0.7f}).requires_grad_();
+    auto run = [&](const torch::Tensor& values, const torch::Tensor& direction) {
+      const auto x = values.contiguous(format).detach().requires_grad_();
+      auto mean = torch::zeros({splits * channels});
+      auto var = torch::ones({splits * channels});
+      const auto output = split_batch_norm_batched(x, weight, bias, mean, var, splits, 0.1, 1e-5);
+      const auto grads =
+          torch::autograd::grad({(output.to(torch::kFloat) * direction).sum()}, {x, weight, bias});
+      return std::vector<torch::Tensor>{output.detach(), grads[0], grads[1], grads[2], mean, var};
+    };
+    const auto half = run(input, projection.to(torch::kFloat));
+    const auto full = run(input.to(torch::kFloat), projection.to(torch::kFloat));
+    CHECK((half[0].scalar_type() == torch::kBFloat16));
+    CHECK((half[1].scalar_type() == torch::kBFloat16));
+    CHECK(half[0].is_contiguous(format));
+    CHECK(half[1].is_contiguous(format));
+    CHECK((half[4].scalar_type() == torch::kFloat));
+    // bf16 keeps 8 bits: outputs and gradients to a few parts in a thousand of their scale.
+    CHECK(torch::allclose(half[0].to(torch::kFloat), full[0], 2e-2, 2e-2));
+    CHECK(torch::allclose(half[1].to(torch::kFloat), full[1], 2e-2, 2e-2));
+    CHECK(torch::allclose(half[2], full[2], 1e-2, 1e-2));
+    CHECK(torch::allclose(half[3], full[3], 1e-3, 1e-3));
+    CHECK(torch::allclose(half[4], full[4], 1e-5, 1e-5));
+    CHECK(torch::allclose(half[5], full[5], 1e-4, 1e-4));
+  }
+}
+
+TEST_CASE("split_batch_norm uses the device's computation unless a benchmark chose one") {
+  CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::in_place);
+  CHECK(split_batch_norm_method_for(torch::Device(torch::kCUDA, 0)) ==
+        split_batch_norm_method::regrouped);
+  CHECK(split_batch_norm_method_named("batched") == split_batch_norm_method::batched);
+  CHECK(split_batch_norm_method_named("in_place") == split_batch_norm_method::in_place);
+  CHECK(split_batch_norm_method_named("regrouped") == split_batch_norm_method::regrouped);
+  CHECK(std::string(split_batch_norm_method_name(split_batch_norm_method::batched)) == "batched");
+  CHECK_THROWS_WITH(split_batch_norm_method_named("fused"),
+                    "sub-batch BN computation 'fused': use one of in_place, regrouped, batched");
+
+  // The in-place computation's backward node differs from the others' by name.
+  const auto backward_name = [] {
+    const auto x = torch::randn({4, channels, 2, 3, 3}).requires_grad_();
+    auto mean = torch::zeros({2 * channels});
+    auto var = torch::ones({2 * channels});
+    return split_batch_norm(x, torch::ones({channels}), torch::zeros({channels}), mean, var, 2, 0.1,
+                            1e-5)
+        .grad_fn()
+        ->name();
+  };
+  const auto default_name = backward_name();
+  choose_split_batch_norm_method(split_batch_norm_method::batched);
+  const auto batched_name = backward_name();
+  choose_split_batch_norm_method(split_batch_norm_method::regrouped);
+  const auto regrouped_name = backward_name();
+  choose_split_batch_norm_method(std::nullopt);
+  CHECK(split_batch_norm_method_for(torch::Device(torch::kCUDA, 0)) ==
+        split_batch_norm_method::regrouped);
+  CHECK(backward_name() == default_name);
+  CHECK(default_name.find("SplitBatchNormFunction") != std::string::npos);
+  CHECK(default_name.find("Batched") == std::string::npos);
+  CHECK(batched_name.find("BatchedSplitBatchNormFunction") != std::string::npos);
+  CHECK(regrouped_name.find("SplitBatchNormFunction") == std::string::npos);
+}
+
+TEST_CASE("every computation takes an input of any strides") {
   torch::manual_seed(17);
   const auto input = torch::randn({8, channels, 2, 3, 6}).narrow(4, 1, 3);  // neither layout
   REQUIRE_FALSE(input.is_contiguous());
@@ -213,14 +291,15 @@ TEST_CASE("both computations take an input of any strides") {
   const auto bias = torch::tensor({0.1f, -0.3f, 0.7f});
   auto mean_a = torch::zeros({4 * channels});
   auto var_a = torch::ones({4 * channels});
-  auto mean_b = torch::zeros({4 * channels});
-  auto var_b = torch::ones({4 * channels});
   const auto in_place = split_batch_norm(input, weight, bias, mean_a, var_a, 4, 0.1, 1e-5);
-  const auto regrouped =
-      split_batch_norm_regrouped(input, weight, bias, mean_b, var_b, 4, 0.1, 1e-5);
-  CHECK(same_values(regrouped, in_place));
-  CHECK(same_values(mean_b, mean_a));
-  CHECK(same_values(var_b, var_a));
+  for (const auto function : {split_batch_norm_regrouped, split_batch_norm_batched}) {
+    auto mean_b = torch::zeros({4 * channels});
+    auto var_b = torch::ones({4 * channels});
+    const auto other = function(input, weight, bias, mean_b, var_b, 4, 0.1, 1e-5);
+    CHECK(same_values(other, in_place));
+    CHECK(same_values(mean_b, mean_a));
+    CHECK(same_values(var_b, var_a));
+  }
 }
 
 TEST_CASE("set_batch_norm_mode keeps the parameters and the optimizer's state") {
@@ -272,8 +351,8 @@ TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain B
     auto layer = layer_with_affine(splits);
     torch::manual_seed(16);
     const auto input =
-        torch::randn({8, channels, 4, 6, 6}).contiguous(format).detach().requires_grad_();
-    const auto projection = torch::randn({8, channels, 4, 6, 6}).contiguous(format);
+        torch::randn({16, channels, 4, 6, 6}).contiguous(format).detach().requires_grad_();
+    const auto projection = torch::randn({16, channels, 4, 6, 6}).contiguous(format);
     const auto bytes = static_cast<std::size_t>(input.numel()) * sizeof(float);
     multigrid::reference::compat::recording_cpu_allocator recorder;
     const auto output = layer(input);
@@ -282,53 +361,76 @@ TEST_CASE("sub-batch BN allocates no activation-sized tensor beyond what plain B
     output.backward(projection);
     return std::make_pair(forward, recorder.count_at_least(bytes));
   };
-  for (const auto format : {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
-    const auto plain = large_allocations(1, format);
-    CHECK(plain.first == 1);   // the output
-    CHECK(plain.second >= 1);  // the input's gradient
-    for (int splits : {2, 4, 8}) {
-      CAPTURE(splits);
-      const auto sub = large_allocations(splits, format);
-      CHECK(sub.first == 1);  // the output, in place of the regrouped copies
-      CHECK(sub.second >= 1);
-      CHECK(sub.second <= plain.second);
+  // The regrouped computation copies by design; the other two must not.
+  for (const auto method : {split_batch_norm_method::in_place, split_batch_norm_method::batched}) {
+    CAPTURE(method == split_batch_norm_method::in_place);
+    choose_split_batch_norm_method(method);
+    for (const auto format :
+         {torch::MemoryFormat::Contiguous, torch::MemoryFormat::ChannelsLast3d}) {
+      CAPTURE(format == torch::MemoryFormat::Contiguous);
+      const auto plain = large_allocations(1, format);
+      CHECK(plain.first == 1);   // the output
+      CHECK(plain.second >= 1);  // the input's gradient
+      for (int splits : {2, 4, 8, 16}) {
+        CAPTURE(splits);
+        const auto sub = large_allocations(splits, format);
+        CHECK(sub.first == 1);  // the output, in place of the regrouped copies
+        CHECK(sub.second >= 1);
+        CHECK(sub.second <= plain.second);
+      }
     }
   }
+  choose_split_batch_norm_method(std::nullopt);
 }
 
 // Runs where CUDA is (bench/gpu/gpu_check.sh runs it on the GPU machine); skipped elsewhere.
+// Every computation, the batched one with the project's kernels where they were built.
 TEST_CASE("on CUDA, sub-batch BN in channels-last-3d and bf16 equals the CPU computation" *
           doctest::skip(!torch::cuda::is_available())) {
-  for (int splits : {2, 4, 8}) {
-    CAPTURE(splits);
-    torch::manual_seed(17);
-    const auto input = torch::randn({16, channels, 4, 6, 6}) * 2 + 0.5;
-    const auto projection = torch::randn({16, channels, 4, 6, 6});
-    auto cpu_layer = layer_with_affine(splits);
-    const auto cpu_input = input.clone().requires_grad_();
-    const auto cpu_output = cpu_layer(cpu_input);
-    (cpu_output * projection).sum().backward();
+  for (const auto method : {split_batch_norm_method::regrouped, split_batch_norm_method::batched,
+                            split_batch_norm_method::in_place}) {
+    for (int splits : {2, 4, 8, 16}) {
+      CAPTURE(static_cast<int>(method));
+      CAPTURE(splits);
+      torch::manual_seed(17);
+      const auto input = torch::randn({16, channels, 4, 6, 6}) * 2 + 0.5;
+      const auto projection = torch::randn({16, channels, 4, 6, 6});
+      auto cpu_layer = layer_with_affine(splits);
+      const auto cpu_input = input.clone().requires_grad_();
+      const auto cpu_output = cpu_layer(cpu_input);
+      (cpu_output * projection).sum().backward();
 
-    auto cuda_layer = layer_with_affine(splits);
-    cuda_layer->to(torch::kCUDA);
-    const auto cuda_input = input.to(torch::kCUDA)
-                                .contiguous(torch::MemoryFormat::ChannelsLast3d)
-                                .detach()
-                                .requires_grad_();
-    const auto cuda_output = cuda_layer(cuda_input);
-    (cuda_output * projection.to(torch::kCUDA)).sum().backward();
-    CHECK(cuda_output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
-    CHECK(same_values(cuda_output.cpu(), cpu_output, 1e-4));
-    CHECK(same_values(cuda_input.grad().cpu(), cpu_input.grad(), 1e-3));
-    CHECK(same_values(cuda_layer->weight.grad().cpu(), cpu_layer->weight.grad(), 1e-3));
-    CHECK(same_values(cuda_layer->training_running_var().cpu(), cpu_layer->training_running_var(),
-                      1e-4));
+      choose_split_batch_norm_method(method);
+      auto cuda_layer = layer_with_affine(splits);
+      cuda_layer->to(torch::kCUDA);
+      const auto cuda_input = input.to(torch::kCUDA)
+                                  .contiguous(torch::MemoryFormat::ChannelsLast3d)
+                                  .detach()
+                                  .requires_grad_();
+      const auto cuda_output = cuda_layer(cuda_input);
+      (cuda_output * projection.to(torch::kCUDA)).sum().backward();
+      CHECK(cuda_output.is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+      CHECK(same_values(cuda_output.cpu(), cpu_output, 1e-4));
+      CHECK(same_values(cuda_input.grad().cpu(), cpu_input.grad(), 1e-3));
+      CHECK(same_values(cuda_layer->weight.grad().cpu(), cpu_layer->weight.grad(), 1e-3));
+      CHECK(same_values(cuda_layer->bias.grad().cpu(), cpu_layer->bias.grad(), 1e-3));
+      CHECK(same_values(cuda_layer->training_running_var().cpu(), cpu_layer->training_running_var(),
+                        1e-4));
 
-    // bf16 activations with float parameters, as under autocast.
-    auto half_layer = layer_with_affine(splits);
-    half_layer->to(torch::kCUDA);
-    const auto half_output = half_layer(cuda_input.detach().to(torch::kBFloat16));
-    CHECK((half_output.scalar_type() == torch::kBFloat16));
-    CHECK(torch::allclose(half_output.to(torch::kFloat).cpu(), cpu_output.detach(), 5e-2, 5e-2));
+      // bf16 activations with float parameters, as under autocast.
+      auto half_layer = layer_with_affine(splits);
+      half_layer->to(torch::kCUDA);
+      const auto half_input = cuda_input.detach().to(torch::kBFloat16).requires_grad_();
+      const auto half_output = half_layer(half_input);
+      (half_output.to(torch::kFloat) * projection.to(torch::kCUDA)).sum().backward();
+      choose_split_batch_norm_method(std::nullopt);
+      CHECK((half_output.scalar_type() == torch::kBFloat16));
+      CHECK((half_input.grad().scalar_type() == torch::kBFloat16));
+      CHECK(half_input.grad().is_contiguous(torch::MemoryFormat::ChannelsLast3d));
+      CHECK(torch::allclose(half_output.to(torch::kFloat).cpu(), cpu_output.detach(), 5e-2, 5e-2));
+      CHECK(
+          torch::allclose(half_input.grad().to(torch::kFloat).cpu(), cpu_input.grad(), 5e-2, 5e-2));
+      CHECK(torch::allclose(half_layer->weight.grad().cpu(), cpu_layer->weight.grad(), 5e-2, 5e-2));
+    }
   }
 }
