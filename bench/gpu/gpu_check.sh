@@ -45,7 +45,7 @@ mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
 start=$(date +%s)
 stamp() { echo "=== [$(($(date +%s) - start)) s] $*"; }
-left() { echo $(($1 - ($(date +%s) - start))); }
+left() { local seconds=$(($1 - ($(date +%s) - start))); echo $((seconds > 1 ? seconds : 1)); }
 
 stamp start
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -102,11 +102,20 @@ build() {
   return $status
 }
 stamp build
-if ! build 260 && [ "$kernels" = ON ] && grep -qE "split_batch_norm_(kernels|cuda)" "$OUT/build.txt"; then
-  stamp "rebuilding without sub-batch BN's CUDA kernels"
+build 260
+status=$?
+# A build cut short by its time limit goes on where it stopped; one that failed in the kernels'
+# own files is rebuilt without them, keeping the failed build's log.
+if [ $status -eq 124 ]; then
+  build 330
+elif [ $status -ne 0 ] && [ "$kernels" = ON ] && grep -qE \
+  "^FAILED: .*split_batch_norm_(kernels|cuda)|split_batch_norm_(kernels|cuda)\.(cu|cpp|hpp)[:(][0-9]+.*error" \
+  "$OUT/build.txt"; then
+  stamp "rebuilding without sub-batch BN's CUDA kernels (their build failed: build-kernels.txt)"
+  cp "$OUT/build.txt" "$OUT/build-kernels.txt"
   kernels=OFF
   configure -DMULTIGRID_CUDA_KERNELS=OFF
-  build 330
+  build 360
 fi
 
 if want 0 && [ -x build-gpu/bin/model_tests ]; then

@@ -150,23 +150,35 @@ class BatchedSplitBatchNormFunction
     const auto count = x.numel() / (splits * channels);
     const auto statistics = statistics_type(x);
     const auto options = x.options().dtype(statistics);
-    auto variance = torch::empty({splits, channels}, options);
-    auto mean = torch::empty({splits, channels}, options);
-    // Welford over each split in one kernel; with bf16 or half activations on CUDA it reads them
-    // as they are and accumulates in float.
-    at::var_mean_out(variance, mean, view.values, view.reduced, /*correction=*/0,
-                     /*keepdim=*/false);
+    // One read of x for every split's statistics: the project's kernel on CUDA in channels-last
+    // (LibTorch's reduction may read bf16 through a float copy), LibTorch's Welford otherwise.
+    const bool kernels = cuda_kernels_apply(x, format);
+    torch::Tensor variance;
+    torch::Tensor mean;
+    if (kernels) {
+      std::tie(mean, variance) = cuda_forward_statistics(x, splits);
+    } else {
+      variance = torch::empty({splits, channels}, options);
+      mean = torch::empty({splits, channels}, options);
+      at::var_mean_out(variance, mean, view.values, view.reduced, /*correction=*/0,
+                       /*keepdim=*/false);
+    }
     const auto inverse_std = (variance + epsilon).rsqrt();
     const auto scale = inverse_std * weight.to(statistics);
     const auto shift = bias.to(statistics) - mean * scale;
     auto output = torch::empty_like(x, x.options(), format);
     // In the activations' type, computed in the statistics' type.
-    auto output_values = split_values(output, splits, format).values;
-    at::addcmul_out(output_values, shift.view(view.statistics), view.values,
-                    scale.view(view.statistics));
+    if (kernels) {
+      cuda_affine(x, scale, {}, {}, shift, splits, output);
+    } else {
+      auto output_values = split_values(output, splits, format).values;
+      at::addcmul_out(output_values, shift.view(view.statistics), view.values,
+                      scale.view(view.statistics));
+    }
     {
       torch::NoGradGuard no_grad;
-      // The unbiased variance, as LibTorch's kernels keep it (inf for one value per split).
+      // The unbiased variance, as LibTorch's kernels keep it (not a number for one value per
+      // split).
       const auto unbiased = variance * (static_cast<double>(count) / (count - 1));
       running_mean.view({splits, channels}).mul_(1 - momentum).add_(mean, momentum);
       running_var.view({splits, channels}).mul_(1 - momentum).add_(unbiased, momentum);
@@ -220,7 +232,7 @@ class BatchedSplitBatchNormFunction
     const auto b = -a * inverse_std * inverse_std * sum_dy_xmu / count;
     const auto c = -a * sum_dy / count - b * mean;
     if (kernels) {
-      cuda_backward_input(x, grad_output, a, b, c, splits, grad_input);
+      cuda_affine(grad_output, a, x, b, c, splits, grad_input);
     } else {
       at::addcmul_out(dx, broadcast(c), x_view.values, broadcast(b));
       dx.addcmul_(dy, broadcast(a));

@@ -10,12 +10,12 @@
 //   format), normalised by one batch-norm call, and copied back. CUDA uses it: on an H200, k
 //   calls of LibTorch's CUDA kernel per layer made the 16-split step 2.2x eager PyTorch's
 //   plain-BN step (docs/performance.md, "H200").
-// - batched: the same blocks seen as one (k, values, C) view, so that one Welford reduction
+// - batched: the same blocks seen as one (k, values, C) view, so that one reduction
 //   gives every split's statistics and one elementwise pass normalises; no copy, and as many
 //   kernels whatever k. With LibTorch's operations its backward pass moves about twice a
 //   batch-norm kernel's bytes; with the project's CUDA kernels (MULTIGRID_CUDA_KERNELS,
-//   split_batch_norm_cuda.hpp) in channels-last-3d, the same bytes. Benchmarks choose it; not
-//   yet timed on a GPU (docs/model.md, "Sub-batch BN's computations").
+//   split_batch_norm_cuda.hpp) in channels-last-3d, a batch-norm kernel's. Benchmarks choose it;
+//   not yet timed on a GPU (docs/model.md, "Sub-batch BN's computations").
 //
 // PySlowFast assigns clip i to split i % k (what its view of (N, C, ...) as (N / k, k * C, ...)
 // gives); with shuffled batches any fixed assignment of equal splits has the same statistics in

@@ -37,59 +37,104 @@ __device__ __forceinline__ __half rounded<__half>(float value) {
   return __float2half_rn(value);
 }
 
-// Block (channel block, chunk, split) sums its chunk's rows for its channels (plan_sums).
-template <typename T>
-__global__ void backward_sums_kernel(const T* __restrict__ x, const T* __restrict__ dy,
-                                     const float* __restrict__ mean, split_layout layout,
-                                     sums_plan plan, float* __restrict__ partial_dy,
-                                     float* __restrict__ partial_dy_xmu) {
+// Adds the block's per-thread values over its thread rows, in a fixed order so that a step gives
+// the same sums every time; thread row 0 holds the results. Every thread of the block calls it.
+template <int Count>
+__device__ void sum_over_thread_rows(float (&values)[Count]) {
   extern __shared__ float shared[];
+  const unsigned threads = blockDim.x * blockDim.y;
+  const unsigned slot = threadIdx.y * blockDim.x + threadIdx.x;
+  for (int v = 0; v < Count; ++v) shared[v * threads + slot] = values[v];
+  __syncthreads();
+  if (threadIdx.y == 0) {
+    for (unsigned y = 1; y < blockDim.y; ++y) {
+      for (int v = 0; v < Count; ++v)
+        values[v] += shared[v * threads + y * blockDim.x + threadIdx.x];
+    }
+  }
+}
+
+struct block_position {
+  std::int64_t split;
+  std::int64_t chunk;
+  std::int64_t channel;
+  std::int64_t partial;  ///< where the block's results for this channel go
+};
+
+__device__ __forceinline__ block_position position(const launch_plan& plan,
+                                                   const split_layout& layout) {
   const std::int64_t split = blockIdx.z;
   const std::int64_t chunk = blockIdx.y;
   const std::int64_t channel = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  float sum_dy = 0.0f;
-  float sum_dy_xmu = 0.0f;
-  if (channel < layout.channels) {
-    const float split_mean = mean[split * layout.channels + channel];
-    for_each_chunk_row(plan, layout, chunk, threadIdx.y, [&](std::int64_t row) {
-      const std::int64_t i = value_index(layout, split, row, channel);
-      const float g = load(dy, i);
-      sum_dy += g;
-      sum_dy_xmu += g * (load(x, i) - split_mean);
-    });
+  return {split, chunk, channel, (split * plan.chunks + chunk) * layout.channels + channel};
+}
+
+template <typename T>
+__global__ void forward_moments_kernel(const T* __restrict__ x, split_layout layout,
+                                       launch_plan plan, float* __restrict__ shift_out,
+                                       float* __restrict__ sum_out,
+                                       float* __restrict__ sum_of_squares_out) {
+  const auto at = position(plan, layout);
+  const bool active = at.channel < layout.channels;
+  float shift = 0.0f;
+  float sums[2] = {0.0f, 0.0f};
+  if (active) {
+    shift = load(x, value_index(layout, at.split, chunk_first_row(plan, at.chunk), at.channel));
+    for_each_chunk_value(plan, layout, at.split, at.chunk, at.channel, threadIdx.y,
+                         [&](std::int64_t i) {
+                           const float d = load(x, i) - shift;
+                           sums[0] += d;
+                           sums[1] += d * d;
+                         });
   }
-  const unsigned threads = blockDim.x * blockDim.y;
-  const unsigned slot = threadIdx.y * blockDim.x + threadIdx.x;
-  shared[slot] = sum_dy;
-  shared[threads + slot] = sum_dy_xmu;
-  __syncthreads();
-  // In a fixed order, so that a step gives the same sums every time.
-  if (threadIdx.y == 0 && channel < layout.channels) {
-    for (unsigned y = 1; y < blockDim.y; ++y) {
-      sum_dy += shared[y * blockDim.x + threadIdx.x];
-      sum_dy_xmu += shared[threads + y * blockDim.x + threadIdx.x];
-    }
-    const std::int64_t out = (split * plan.chunks + chunk) * layout.channels + channel;
-    partial_dy[out] = sum_dy;
-    partial_dy_xmu[out] = sum_dy_xmu;
+  sum_over_thread_rows(sums);
+  if (active && threadIdx.y == 0) {
+    shift_out[at.partial] = shift;
+    sum_out[at.partial] = sums[0];
+    sum_of_squares_out[at.partial] = sums[1];
   }
 }
 
 template <typename T>
-__global__ void backward_input_kernel(const T* __restrict__ x, const T* __restrict__ dy,
-                                      const float* __restrict__ a, const float* __restrict__ b,
-                                      const float* __restrict__ c, split_layout layout,
-                                      T* __restrict__ dx) {
-  const std::int64_t split = blockIdx.y;
-  const std::int64_t base = split * layout.rows * layout.channels;
-  const float* split_a = a + split * layout.channels;
-  const float* split_b = b + split * layout.channels;
-  const float* split_c = c + split * layout.channels;
-  for_each_split_value(layout, gridDim.x, blockIdx.x, threadIdx.x,
-                       [&](std::int64_t j, std::int64_t channel) {
-                         const std::int64_t i = base + j;
-                         dx[i] = rounded<T>(split_a[channel] * load(dy, i) +
-                                            split_b[channel] * load(x, i) + split_c[channel]);
+__global__ void backward_sums_kernel(const T* __restrict__ x, const T* __restrict__ dy,
+                                     const float* __restrict__ mean, split_layout layout,
+                                     launch_plan plan, float* __restrict__ sum_dy_out,
+                                     float* __restrict__ sum_dy_xmu_out) {
+  const auto at = position(plan, layout);
+  const bool active = at.channel < layout.channels;
+  float sums[2] = {0.0f, 0.0f};
+  if (active) {
+    const float split_mean = mean[at.split * layout.channels + at.channel];
+    for_each_chunk_value(plan, layout, at.split, at.chunk, at.channel, threadIdx.y,
+                         [&](std::int64_t i) {
+                           const float g = load(dy, i);
+                           sums[0] += g;
+                           sums[1] += g * (load(x, i) - split_mean);
+                         });
+  }
+  sum_over_thread_rows(sums);
+  if (active && threadIdx.y == 0) {
+    sum_dy_out[at.partial] = sums[0];
+    sum_dy_xmu_out[at.partial] = sums[1];
+  }
+}
+
+template <typename T, bool WithQ>
+__global__ void affine_kernel(const T* __restrict__ p, const float* __restrict__ a,
+                              const T* __restrict__ q, const float* __restrict__ b,
+                              const float* __restrict__ c, split_layout layout, launch_plan plan,
+                              T* __restrict__ out) {
+  const auto at = position(plan, layout);
+  if (at.channel >= layout.channels) return;
+  const std::int64_t coefficient = at.split * layout.channels + at.channel;
+  const float pa = a[coefficient];
+  const float qb = WithQ ? b[coefficient] : 0.0f;
+  const float constant = c[coefficient];
+  for_each_chunk_value(plan, layout, at.split, at.chunk, at.channel, threadIdx.y,
+                       [&](std::int64_t i) {
+                         float value = pa * load(p, i) + constant;
+                         if constexpr (WithQ) value += qb * load(q, i);
+                         out[i] = rounded<T>(value);
                        });
 }
 
@@ -98,61 +143,103 @@ const char* launched() {
   return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
+struct launch {
+  launch_plan plan;
+  dim3 grid;
+  dim3 block;
+};
+
+launch launch_for(const split_layout& layout) {
+  const launch_plan plan = plan_launch(layout);
+  return {plan,
+          dim3(static_cast<unsigned>(plan.channel_blocks), static_cast<unsigned>(plan.chunks),
+               static_cast<unsigned>(layout.splits)),
+          dim3(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y))};
+}
+
+std::size_t shared_bytes(const launch& l, int values) {
+  return sizeof(float) * static_cast<std::size_t>(values) * l.block.x * l.block.y;
+}
+
 template <typename T>
-const char* sums(const void* x, const void* dy, const float* mean, const split_layout& layout,
-                 float* partial_dy, float* partial_dy_xmu, cudaStream_t stream) {
-  const sums_plan plan = plan_sums(layout);
-  const dim3 block(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y));
-  const dim3 grid(static_cast<unsigned>(plan.channel_blocks), static_cast<unsigned>(plan.chunks),
-                  static_cast<unsigned>(layout.splits));
-  const std::size_t shared = 2 * sizeof(float) * block.x * block.y;
-  backward_sums_kernel<T><<<grid, block, shared, stream>>>(static_cast<const T*>(x),
-                                                           static_cast<const T*>(dy), mean, layout,
-                                                           plan, partial_dy, partial_dy_xmu);
+const char* forward_moments(const void* x, const split_layout& layout, float* shift, float* sum,
+                            float* sum_of_squares, cudaStream_t stream) {
+  const launch l = launch_for(layout);
+  forward_moments_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
+      static_cast<const T*>(x), layout, l.plan, shift, sum, sum_of_squares);
   return launched();
 }
 
 template <typename T>
-const char* input_gradient(const void* x, const void* dy, const float* a, const float* b,
-                           const float* c, const split_layout& layout, void* dx,
-                           cudaStream_t stream) {
-  const dim3 grid(static_cast<unsigned>(input_blocks_per_split(layout)),
-                  static_cast<unsigned>(layout.splits));
-  backward_input_kernel<T><<<grid, block_threads, 0, stream>>>(
-      static_cast<const T*>(x), static_cast<const T*>(dy), a, b, c, layout, static_cast<T*>(dx));
+const char* backward_sums(const void* x, const void* dy, const float* mean,
+                          const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
+                          cudaStream_t stream) {
+  const launch l = launch_for(layout);
+  backward_sums_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
+      static_cast<const T*>(x), static_cast<const T*>(dy), mean, layout, l.plan, sum_dy,
+      sum_dy_xmu);
+  return launched();
+}
+
+template <typename T>
+const char* affine(const void* p, const float* a, const void* q, const float* b, const float* c,
+                   const split_layout& layout, void* out, cudaStream_t stream) {
+  const launch l = launch_for(layout);
+  if (q != nullptr) {
+    affine_kernel<T, true><<<l.grid, l.block, 0, stream>>>(static_cast<const T*>(p), a,
+                                                           static_cast<const T*>(q), b, c, layout,
+                                                           l.plan, static_cast<T*>(out));
+  } else {
+    affine_kernel<T, false><<<l.grid, l.block, 0, stream>>>(
+        static_cast<const T*>(p), a, nullptr, nullptr, c, layout, l.plan, static_cast<T*>(out));
+  }
   return launched();
 }
 
 }  // namespace
 
-const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
-                                const split_layout& layout, float* partial_dy,
-                                float* partial_dy_xmu, void* stream) {
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+const char* split_forward_moments(element_type type, const void* x, const split_layout& layout,
+                                  float* shift, float* sum, float* sum_of_squares, void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
   switch (type) {
     case element_type::float32:
-      return sums<float>(x, dy, mean, layout, partial_dy, partial_dy_xmu, cuda_stream);
+      return forward_moments<float>(x, layout, shift, sum, sum_of_squares, s);
     case element_type::bfloat16:
-      return sums<__nv_bfloat16>(x, dy, mean, layout, partial_dy, partial_dy_xmu, cuda_stream);
+      return forward_moments<__nv_bfloat16>(x, layout, shift, sum, sum_of_squares, s);
     case element_type::float16:
-      return sums<__half>(x, dy, mean, layout, partial_dy, partial_dy_xmu, cuda_stream);
+      return forward_moments<__half>(x, layout, shift, sum, sum_of_squares, s);
+  }
+  return "split_forward_moments: unknown element type";
+}
+
+const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
+                                const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
+                                void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
+  switch (type) {
+    case element_type::float32:
+      return backward_sums<float>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
+    case element_type::bfloat16:
+      return backward_sums<__nv_bfloat16>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
+    case element_type::float16:
+      return backward_sums<__half>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
   }
   return "split_backward_sums: unknown element type";
 }
 
-const char* split_backward_input(element_type type, const void* x, const void* dy, const float* a,
-                                 const float* b, const float* c, const split_layout& layout,
-                                 void* dx, void* stream) {
-  const auto cuda_stream = static_cast<cudaStream_t>(stream);
+const char* split_affine(element_type type, const void* p, const float* a, const void* q,
+                         const float* b, const float* c, const split_layout& layout, void* out,
+                         void* stream) {
+  const auto s = static_cast<cudaStream_t>(stream);
   switch (type) {
     case element_type::float32:
-      return input_gradient<float>(x, dy, a, b, c, layout, dx, cuda_stream);
+      return affine<float>(p, a, q, b, c, layout, out, s);
     case element_type::bfloat16:
-      return input_gradient<__nv_bfloat16>(x, dy, a, b, c, layout, dx, cuda_stream);
+      return affine<__nv_bfloat16>(p, a, q, b, c, layout, out, s);
     case element_type::float16:
-      return input_gradient<__half>(x, dy, a, b, c, layout, dx, cuda_stream);
+      return affine<__half>(p, a, q, b, c, layout, out, s);
   }
-  return "split_backward_input: unknown element type";
+  return "split_affine: unknown element type";
 }
 
 }  // namespace multigrid::reference::cuda_kernels

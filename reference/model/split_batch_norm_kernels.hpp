@@ -1,11 +1,16 @@
 #pragma once
-// The two CUDA kernels of sub-batch BN's batched backward pass in channels-last-3d, the steps for
-// which LibTorch has no single operation: the sums of dy and dy * (x - mean) per split and
-// channel, reading each tensor once, and the input's gradient a * dy + b * x + c in one pass.
-// With them the batched computation moves the bytes of one batch-norm kernel (docs/model.md,
-// "Sub-batch BN's computations"). Plain CUDA with raw pointers, so that this header needs no
-// LibTorch; built only with MULTIGRID_CUDA_KERNELS. The division of the work is in
-// split_batch_norm_kernel_plan.hpp.
+// Sub-batch BN's batched computation on CUDA in channels-last-3d, the steps for which LibTorch
+// has no single operation or no mixed-type one: each split's moments reading x once, the sums of
+// dy and dy * (x - mean) reading x and dy once, and the elementwise passes out = a * p + b * q + c
+// with per-split, per-channel float coefficients on bf16, half or float activations. With them
+// the batched computation moves the bytes of one batch-norm kernel (docs/model.md, "Sub-batch
+// BN's computations"). Plain CUDA with raw pointers, so that this header needs no LibTorch; built
+// only with MULTIGRID_CUDA_KERNELS. How the work is divided: split_batch_norm_kernel_plan.hpp.
+//
+// Every function launches on `stream` (a cudaStream_t) and returns nullptr, or the CUDA error's
+// text. Partial results are (splits, plan.chunks, channels) floats with plan = plan_launch(layout);
+// the caller combines them over the chunks (small tensors), which keeps results the same from
+// step to step.
 
 #include <cstdint>
 
@@ -15,18 +20,21 @@ namespace multigrid::reference::cuda_kernels {
 
 enum class element_type { float32, bfloat16, float16 };
 
-/// Per split, row chunk and channel: partial_dy = sum of dy, partial_dy_xmu = sum of
-/// dy * (x - mean[split, channel]), in float. Both outputs are (splits, plan.chunks, channels),
-/// with plan = plan_sums(layout); the caller sums over the chunks (a small tensor), which keeps
-/// the result the same from step to step. Returns nullptr, or the CUDA error's text.
-const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
-                                const split_layout& layout, float* partial_dy,
-                                float* partial_dy_xmu, void* stream);
+/// Per split, chunk and channel: `shift`, the value in the chunk's first row, and the sums of
+/// (x - shift) and (x - shift)^2 over the chunk's rows (shifted, so that a mean far from zero
+/// does not cancel the variance away).
+const char* split_forward_moments(element_type type, const void* x, const split_layout& layout,
+                                  float* shift, float* sum, float* sum_of_squares, void* stream);
 
-/// dx = a * dy + b * x + c with a, b, c of (splits, channels), in float, stored in the
-/// activations' type. Returns nullptr, or the CUDA error's text.
-const char* split_backward_input(element_type type, const void* x, const void* dy, const float* a,
-                                 const float* b, const float* c, const split_layout& layout,
-                                 void* dx, void* stream);
+/// Per split, chunk and channel: the sums of dy and of dy * (x - mean[split, channel]).
+const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
+                                const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
+                                void* stream);
+
+/// out = a * p + b * q + c, with a, b, c of (splits, channels); q and b may be null (then
+/// out = a * p + c). Computed in float, stored in the activations' type.
+const char* split_affine(element_type type, const void* p, const float* a, const void* q,
+                         const float* b, const float* c, const split_layout& layout, void* out,
+                         void* stream);
 
 }  // namespace multigrid::reference::cuda_kernels

@@ -434,3 +434,44 @@ TEST_CASE("on CUDA, sub-batch BN in channels-last-3d and bf16 equals the CPU com
     }
   }
 }
+
+// Where MULTIGRID_CUDA_KERNELS built them, channels-last-3d activations take the project's kernels
+// and contiguous ones LibTorch's operations: the two must agree. 40 channels: two channel blocks,
+// the second partly idle.
+TEST_CASE("on CUDA, the batched computation's kernels equal its LibTorch operations" *
+          doctest::skip(!torch::cuda::is_available())) {
+  constexpr std::int64_t wide = 40;
+  for (int splits : {2, 4, 16}) {
+    for (const auto type : {torch::kFloat, torch::kHalf}) {
+      CAPTURE(splits);
+      CAPTURE(type == torch::kHalf);
+      torch::manual_seed(19);
+      const auto cuda = torch::TensorOptions().device(torch::kCUDA);
+      const auto input = torch::randn({16, wide, 4, 6, 6}, cuda) * 3 + 2;
+      const auto projection = torch::randn({16, wide, 4, 6, 6}, cuda);
+      const auto weight = (torch::rand({wide}, cuda) + 0.5).requires_grad_();
+      const auto bias = torch::randn({wide}, cuda).requires_grad_();
+      auto run = [&](torch::MemoryFormat format) {
+        const auto x = input.to(type).contiguous(format).detach().requires_grad_();
+        auto mean = torch::zeros({splits * wide}, cuda);
+        auto var = torch::ones({splits * wide}, cuda);
+        const auto output = split_batch_norm_batched(x, weight, bias, mean, var, splits, 0.1, 1e-5);
+        const auto grads = torch::autograd::grad({(output.to(torch::kFloat) * projection).sum()},
+                                                 {x, weight, bias});
+        return std::vector<torch::Tensor>{output.detach().to(torch::kFloat).cpu(),
+                                          grads[0].to(torch::kFloat).cpu(),
+                                          grads[1].cpu(),
+                                          grads[2].cpu(),
+                                          mean.cpu(),
+                                          var.cpu()};
+      };
+      const auto kernels = run(torch::MemoryFormat::ChannelsLast3d);
+      const auto operations = run(torch::MemoryFormat::Contiguous);
+      const double tolerance = type == torch::kHalf ? 1e-2 : 1e-4;
+      for (std::size_t i = 0; i < kernels.size(); ++i) {
+        CAPTURE(i);
+        CHECK(torch::allclose(kernels[i], operations[i], tolerance, tolerance));
+      }
+    }
+  }
+}
