@@ -207,8 +207,9 @@ class BatchedSplitBatchNormFunction
 
     // sum(dy * (x - mean)) without another activation-sized tensor. CUDA in channels-last reads
     // x and dy once with the project's kernel. Otherwise the input's gradient is the scratch: in
-    // float, sum(dy * x) - mean * sum(dy) loses nothing that matters and reads each tensor once;
-    // bf16 or half would round dy * x before the subtraction, so x - mean comes first.
+    // float, sum(dy * x) - mean * sum(dy) reads each tensor once and loses only float's rounding
+    // times |mean| / spread; bf16 or half would round dy * x before the subtraction, so
+    // x - mean comes first.
     const bool kernels = cuda_kernels_apply(x, format);
     torch::Tensor sum_dy;
     torch::Tensor sum_dy_xmu;
