@@ -3,7 +3,6 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "model/split_batch_norm_cuda.hpp"
@@ -145,36 +144,33 @@ class BatchedSplitBatchNormFunction
                                std::int64_t splits, double momentum, double epsilon) {
     const auto format = format_of(input);
     const auto x = input.contiguous(format);  // a no-op for the layers' own outputs
+    // The project's kernels where they apply: one read of x for the statistics (LibTorch's
+    // reduction may read bf16 through a float copy), one pass for the output, three kernels.
+    const bool kernels = cuda_kernels_apply(x, format, weight, bias, running_mean, running_var);
+    ctx->saved_data["kernels"] = kernels;
+    if (kernels) {
+      const auto result = cuda_batched_forward(x, weight, bias, running_mean, running_var, splits,
+                                               momentum, epsilon);
+      ctx->save_for_backward({x, weight, result.mean, result.inverse_std});
+      return result.output;
+    }
     const auto channels = x.size(1);
     const auto view = split_values(x, splits, format);
     const auto count = x.numel() / (splits * channels);
     const auto statistics = statistics_type(x);
     const auto options = x.options().dtype(statistics);
-    // One read of x for every split's statistics: the project's kernel on CUDA in channels-last
-    // (LibTorch's reduction may read bf16 through a float copy), LibTorch's Welford otherwise.
-    const bool kernels = cuda_kernels_apply(x, format);
-    torch::Tensor variance;
-    torch::Tensor mean;
-    if (kernels) {
-      std::tie(mean, variance) = cuda_forward_statistics(x, splits);
-    } else {
-      variance = torch::empty({splits, channels}, options);
-      mean = torch::empty({splits, channels}, options);
-      at::var_mean_out(variance, mean, view.values, view.reduced, /*correction=*/0,
-                       /*keepdim=*/false);
-    }
+    auto variance = torch::empty({splits, channels}, options);
+    auto mean = torch::empty({splits, channels}, options);
+    at::var_mean_out(variance, mean, view.values, view.reduced, /*correction=*/0,
+                     /*keepdim=*/false);
     const auto inverse_std = (variance + epsilon).rsqrt();
     const auto scale = inverse_std * weight.to(statistics);
     const auto shift = bias.to(statistics) - mean * scale;
     auto output = torch::empty_like(x, x.options(), format);
     // In the activations' type, computed in the statistics' type.
-    if (kernels) {
-      cuda_affine(x, scale, {}, {}, shift, splits, output);
-    } else {
-      auto output_values = split_values(output, splits, format).values;
-      at::addcmul_out(output_values, shift.view(view.statistics), view.values,
-                      scale.view(view.statistics));
-    }
+    auto output_values = split_values(output, splits, format).values;
+    at::addcmul_out(output_values, shift.view(view.statistics), view.values,
+                    scale.view(view.statistics));
     {
       torch::NoGradGuard no_grad;
       // The unbiased variance, as LibTorch's kernels keep it (not a number for one value per
@@ -196,53 +192,51 @@ class BatchedSplitBatchNormFunction
     const auto splits = mean.size(0);
     const auto format = format_of(x);
     const auto grad_output = grad_outputs[0].contiguous(format);
+    const auto unused = torch::Tensor();
+    if (ctx->saved_data["kernels"].toBool()) {
+      const auto result = cuda_batched_backward(x, grad_output, weight, mean, inverse_std);
+      return {result.grad_input,
+              result.grad_weight,
+              result.grad_bias,
+              unused,
+              unused,
+              unused,
+              unused,
+              unused};
+    }
     const auto count = static_cast<double>(x.numel() / mean.numel());
     const auto statistics = mean.scalar_type();
-
     const auto x_view = split_values(x, splits, format);
     const auto dy = split_values(grad_output, splits, format).values;
     auto grad_input = torch::empty_like(x, x.options(), format);
     auto dx = split_values(grad_input, splits, format).values;
     const auto broadcast = [&](const torch::Tensor& t) { return t.view(x_view.statistics); };
 
-    // sum(dy * (x - mean)) without another activation-sized tensor. CUDA in channels-last reads
-    // x and dy once with the project's kernel. Otherwise the input's gradient is the scratch: in
-    // float, sum(dy * x) - mean * sum(dy) reads each tensor once and loses only float's rounding
-    // times |mean| / spread; bf16 or half would round dy * x before the subtraction, so
-    // x - mean comes first.
-    const bool kernels = cuda_kernels_apply(x, format);
-    torch::Tensor sum_dy;
+    // sum(dy * (x - mean)) with the input's gradient as the scratch, no other activation-sized
+    // tensor. In float, sum(dy * x) - mean * sum(dy) reads each tensor once and loses only
+    // float's rounding times |mean| / spread; bf16 or half would round dy * x before the
+    // subtraction, so x - mean comes first.
+    const auto sum_dy = at::sum(dy, x_view.reduced, /*keepdim=*/false, statistics);
     torch::Tensor sum_dy_xmu;
-    if (kernels) {
-      std::tie(sum_dy, sum_dy_xmu) = cuda_backward_sums(x, grad_output, mean, splits);
+    if (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) {
+      at::mul_out(dx, dy, x_view.values);
+      sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics) - mean * sum_dy;
     } else {
-      sum_dy = at::sum(dy, x_view.reduced, /*keepdim=*/false, statistics);
-      if (x.scalar_type() == torch::kFloat || x.scalar_type() == torch::kDouble) {
-        at::mul_out(dx, dy, x_view.values);
-        sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics) - mean * sum_dy;
-      } else {
-        at::sub_out(dx, x_view.values, broadcast(mean));
-        dx.mul_(dy);
-        sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics);
-      }
+      at::sub_out(dx, x_view.values, broadcast(mean));
+      dx.mul_(dy);
+      sum_dy_xmu = at::sum(dx, x_view.reduced, false, statistics);
     }
     // dx = (dy - mean(dy) - (x - mean) * inverse_std^2 * mean(dy * (x - mean))) * inverse_std * w,
-    // written as a * dy + b * x + c with per-split, per-channel a, b, c: one pass with the
-    // kernel, two without.
+    // written as a * dy + b * x + c with per-split, per-channel a, b, c.
     const auto a = inverse_std * weight.to(statistics);
     const auto b = -a * inverse_std * inverse_std * sum_dy_xmu / count;
     const auto c = -a * sum_dy / count - b * mean;
-    if (kernels) {
-      cuda_affine(grad_output, a, x, b, c, splits, grad_input);
-    } else {
-      at::addcmul_out(dx, broadcast(c), x_view.values, broadcast(b));
-      dx.addcmul_(dy, broadcast(a));
-    }
+    at::addcmul_out(dx, broadcast(c), x_view.values, broadcast(b));
+    dx.addcmul_(dy, broadcast(a));
     // One gamma and beta for every split: their gradients add up.
     const auto grad_weight = (sum_dy_xmu * inverse_std).sum(0).to(weight.scalar_type());
     const auto grad_bias = sum_dy.sum(0).to(weight.scalar_type());
-    return {grad_input,      grad_weight,     grad_bias,       torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    return {grad_input, grad_weight, grad_bias, unused, unused, unused, unused, unused};
   }
 };
 

@@ -3,8 +3,6 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 
-#include <string>
-
 #include "model/split_batch_norm_kernels.hpp"
 
 namespace multigrid::reference {
@@ -40,8 +38,8 @@ void check_alike(const torch::Tensor& x, const torch::Tensor& other) {
               " tensor beside the activations ", x.sizes(), " ", x.scalar_type());
 }
 
-torch::Tensor coefficients(const torch::Tensor& values) {
-  return values.to(torch::kFloat).contiguous();
+bool float_values(const torch::Tensor& t, std::int64_t count) {
+  return t.scalar_type() == torch::kFloat && t.is_contiguous() && t.numel() == count;
 }
 
 void check_launch(const char* error, const char* kernel) {
@@ -52,65 +50,88 @@ void* current_stream(const torch::Tensor& x) {
   return c10::cuda::getCurrentCUDAStream(x.device().index()).stream();
 }
 
+float* floats(const torch::Tensor& t) {
+  return t.data_ptr<float>();
+}
+
 }  // namespace
 
-bool cuda_kernels_apply(const torch::Tensor& x, at::MemoryFormat format) {
+bool cuda_kernels_apply(const torch::Tensor& x, at::MemoryFormat format,
+                        const torch::Tensor& weight, const torch::Tensor& bias,
+                        const torch::Tensor& running_mean, const torch::Tensor& running_var) {
   const auto type = x.scalar_type();
+  const auto channels = x.size(1);
   return x.is_cuda() && format == at::MemoryFormat::ChannelsLast3d &&
-         (type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf);
+         (type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf) &&
+         float_values(weight, channels) && float_values(bias, channels) &&
+         running_mean.scalar_type() == torch::kFloat && running_mean.is_contiguous() &&
+         running_var.scalar_type() == torch::kFloat && running_var.is_contiguous();
 }
 
-std::pair<torch::Tensor, torch::Tensor> cuda_forward_statistics(const torch::Tensor& x,
-                                                                std::int64_t splits) {
+batched_forward_result cuda_batched_forward(const torch::Tensor& x, const torch::Tensor& weight,
+                                            const torch::Tensor& bias,
+                                            const torch::Tensor& running_mean,
+                                            const torch::Tensor& running_var, std::int64_t splits,
+                                            double momentum, double epsilon) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto layout = layout_of(x, splits);
-  const auto plan = cuda_kernels::plan_launch(layout);
-  auto partial =
-      torch::empty({3, splits, plan.chunks, layout.channels}, x.options().dtype(torch::kFloat));
-  check_launch(cuda_kernels::split_forward_moments(
-                   element_type_of(x), x.data_ptr(), layout, partial[0].data_ptr<float>(),
-                   partial[1].data_ptr<float>(), partial[2].data_ptr<float>(), current_stream(x)),
-               "split_forward_moments");
-  return combine_chunk_moments(partial[0], partial[1], partial[2], plan.rows_per_chunk,
-                               layout.rows);
+  TORCH_CHECK(float_values(running_mean, splits * layout.channels) &&
+                  float_values(running_var, splits * layout.channels) &&
+                  float_values(weight, layout.channels) && float_values(bias, layout.channels),
+              "sub-batch BN's CUDA kernels: float parameters and running statistics expected");
+  const auto options = x.options().dtype(torch::kFloat);
+  auto scratch = torch::empty({cuda_kernels::scratch_floats(layout, 3)}, options);
+  auto statistics = torch::empty({4, splits, layout.channels}, options);
+  const auto mean = statistics[0];
+  const auto inverse_std = statistics[1];
+  const auto scale = statistics[2];
+  const auto shift = statistics[3];
+  check_launch(cuda_kernels::split_forward_statistics(
+                   element_type_of(x), x.data_ptr(), layout, floats(weight), floats(bias),
+                   static_cast<float>(epsilon), static_cast<float>(momentum), floats(running_mean),
+                   floats(running_var), floats(scratch), floats(mean), floats(inverse_std),
+                   floats(scale), floats(shift), current_stream(x)),
+               "split_forward_statistics");
+  auto output = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast3d);
+  check_launch(
+      cuda_kernels::split_affine(element_type_of(x), x.data_ptr(), floats(scale), nullptr, nullptr,
+                                 floats(shift), layout, output.data_ptr(), current_stream(x)),
+      "split_affine");
+  return {output, mean, inverse_std};
 }
 
-std::pair<torch::Tensor, torch::Tensor> cuda_backward_sums(const torch::Tensor& x,
-                                                           const torch::Tensor& dy,
-                                                           const torch::Tensor& mean,
-                                                           std::int64_t splits) {
+batched_backward_result cuda_batched_backward(const torch::Tensor& x, const torch::Tensor& dy,
+                                              const torch::Tensor& weight,
+                                              const torch::Tensor& mean,
+                                              const torch::Tensor& inverse_std) {
   const c10::cuda::CUDAGuard guard(x.device());
+  const auto splits = mean.size(0);
   const auto layout = layout_of(x, splits);
   check_alike(x, dy);
-  const auto plan = cuda_kernels::plan_launch(layout);
-  auto partial =
-      torch::empty({2, splits, plan.chunks, layout.channels}, x.options().dtype(torch::kFloat));
-  const auto split_mean = coefficients(mean);
-  check_launch(cuda_kernels::split_backward_sums(element_type_of(x), x.data_ptr(), dy.data_ptr(),
-                                                 split_mean.data_ptr<float>(), layout,
-                                                 partial[0].data_ptr<float>(),
-                                                 partial[1].data_ptr<float>(), current_stream(x)),
-               "split_backward_sums");
-  const auto sums = partial.sum(2);
-  return {sums[0], sums[1]};
-}
-
-void cuda_affine(const torch::Tensor& p, const torch::Tensor& a, const torch::Tensor& q,
-                 const torch::Tensor& b, const torch::Tensor& c, std::int64_t splits,
-                 torch::Tensor& out) {
-  const c10::cuda::CUDAGuard guard(p.device());
-  const auto layout = layout_of(p, splits);
-  check_alike(p, out);
-  if (q.defined()) check_alike(p, q);
-  const auto a_values = coefficients(a);
-  const auto b_values = q.defined() ? coefficients(b) : torch::Tensor();
-  const auto c_values = coefficients(c);
-  check_launch(
-      cuda_kernels::split_affine(
-          element_type_of(p), p.data_ptr(), a_values.data_ptr<float>(),
-          q.defined() ? q.data_ptr() : nullptr, q.defined() ? b_values.data_ptr<float>() : nullptr,
-          c_values.data_ptr<float>(), layout, out.data_ptr(), current_stream(p)),
-      "split_affine");
+  TORCH_CHECK(float_values(mean, splits * layout.channels) &&
+                  float_values(inverse_std, splits * layout.channels) &&
+                  float_values(weight, layout.channels),
+              "sub-batch BN's CUDA kernels: float statistics and weight expected");
+  const auto options = x.options().dtype(torch::kFloat);
+  auto scratch = torch::empty({cuda_kernels::scratch_floats(layout, 2)}, options);
+  auto coefficients = torch::empty({3, splits, layout.channels}, options);
+  auto affine_gradients = torch::empty({2, layout.channels}, options);
+  const auto a = coefficients[0];
+  const auto b = coefficients[1];
+  const auto c = coefficients[2];
+  const auto grad_weight = affine_gradients[0];
+  const auto grad_bias = affine_gradients[1];
+  check_launch(cuda_kernels::split_backward_coefficients(
+                   element_type_of(x), x.data_ptr(), dy.data_ptr(), layout, floats(mean),
+                   floats(inverse_std), floats(weight), floats(scratch), floats(a), floats(b),
+                   floats(c), floats(grad_weight), floats(grad_bias), current_stream(x)),
+               "split_backward_coefficients");
+  auto grad_input = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast3d);
+  check_launch(cuda_kernels::split_affine(element_type_of(x), dy.data_ptr(), floats(a),
+                                          x.data_ptr(), floats(b), floats(c), layout,
+                                          grad_input.data_ptr(), current_stream(x)),
+               "split_affine");
+  return {grad_input, grad_weight, grad_bias};
 }
 
 }  // namespace multigrid::reference

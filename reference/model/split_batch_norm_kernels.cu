@@ -2,6 +2,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "model/split_batch_norm_kernel_math.hpp"
 #include "model/split_batch_norm_kernels.hpp"
 
 namespace multigrid::reference::cuda_kernels {
@@ -138,6 +139,57 @@ __global__ void affine_kernel(const T* __restrict__ p, const float* __restrict__
                        });
 }
 
+// One thread per split and channel.
+__global__ void forward_finalize_kernel(
+    split_layout layout, launch_plan plan, const float* __restrict__ moments,
+    const float* __restrict__ weight, const float* __restrict__ bias, float epsilon, float momentum,
+    float* __restrict__ running_mean, float* __restrict__ running_var, float* __restrict__ mean,
+    float* __restrict__ inverse_std, float* __restrict__ scale, float* __restrict__ shift) {
+  const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= layout.splits * layout.channels) return;
+  const std::int64_t split = i / layout.channels;
+  const std::int64_t channel = i % layout.channels;
+  const std::int64_t part = layout.splits * plan.chunks * layout.channels;
+  const auto result = combine_forward(plan, layout, split, channel, moments, moments + part,
+                                      moments + 2 * part, weight[channel], bias[channel], epsilon);
+  mean[i] = result.mean;
+  inverse_std[i] = result.inverse_std;
+  scale[i] = result.scale;
+  shift[i] = result.shift;
+  running_mean[i] = updated_running(running_mean[i], result.mean, momentum);
+  running_var[i] =
+      updated_running(running_var[i], unbiased_variance(result.variance, layout), momentum);
+}
+
+// One thread per channel: the affine pair's gradients add up over the splits in a fixed order.
+__global__ void backward_finalize_kernel(
+    split_layout layout, launch_plan plan, const float* __restrict__ sums,
+    const float* __restrict__ mean, const float* __restrict__ inverse_std,
+    const float* __restrict__ weight, float* __restrict__ a, float* __restrict__ b,
+    float* __restrict__ c, float* __restrict__ grad_weight, float* __restrict__ grad_bias) {
+  const std::int64_t channel = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (channel >= layout.channels) return;
+  const std::int64_t part = layout.splits * plan.chunks * layout.channels;
+  float weight_sum = 0;
+  float bias_sum = 0;
+  for (std::int64_t split = 0; split < layout.splits; ++split) {
+    const std::int64_t i = split * layout.channels + channel;
+    const auto result = combine_backward(plan, layout, split, channel, sums, sums + part, mean[i],
+                                         inverse_std[i], weight[channel]);
+    a[i] = result.a;
+    b[i] = result.b;
+    c[i] = result.c;
+    weight_sum += result.weight_part;
+    bias_sum += result.sum_dy;
+  }
+  grad_weight[channel] = weight_sum;
+  grad_bias[channel] = bias_sum;
+}
+
+unsigned blocks_for(std::int64_t threads) {
+  return static_cast<unsigned>((threads + block_threads - 1) / block_threads);
+}
+
 const char* launched() {
   const cudaError_t error = cudaGetLastError();
   return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
@@ -162,22 +214,36 @@ std::size_t shared_bytes(const launch& l, int values) {
 }
 
 template <typename T>
-const char* forward_moments(const void* x, const split_layout& layout, float* shift, float* sum,
-                            float* sum_of_squares, cudaStream_t stream) {
+const char* launch_forward_statistics(const void* x, const split_layout& layout,
+                                      const float* weight, const float* bias, float epsilon,
+                                      float momentum, float* running_mean, float* running_var,
+                                      float* scratch, float* mean, float* inverse_std, float* scale,
+                                      float* shift, cudaStream_t stream) {
   const launch l = launch_for(layout);
+  const std::int64_t part = layout.splits * l.plan.chunks * layout.channels;
   forward_moments_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
-      static_cast<const T*>(x), layout, l.plan, shift, sum, sum_of_squares);
+      static_cast<const T*>(x), layout, l.plan, scratch, scratch + part, scratch + 2 * part);
+  if (const char* error = launched()) return error;
+  forward_finalize_kernel<<<blocks_for(layout.splits * layout.channels), block_threads, 0,
+                            stream>>>(layout, l.plan, scratch, weight, bias, epsilon, momentum,
+                                      running_mean, running_var, mean, inverse_std, scale, shift);
   return launched();
 }
 
 template <typename T>
-const char* backward_sums(const void* x, const void* dy, const float* mean,
-                          const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
-                          cudaStream_t stream) {
+const char* launch_backward_coefficients(const void* x, const void* dy, const split_layout& layout,
+                                         const float* mean, const float* inverse_std,
+                                         const float* weight, float* scratch, float* a, float* b,
+                                         float* c, float* grad_weight, float* grad_bias,
+                                         cudaStream_t stream) {
   const launch l = launch_for(layout);
+  const std::int64_t part = layout.splits * l.plan.chunks * layout.channels;
   backward_sums_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
-      static_cast<const T*>(x), static_cast<const T*>(dy), mean, layout, l.plan, sum_dy,
-      sum_dy_xmu);
+      static_cast<const T*>(x), static_cast<const T*>(dy), mean, layout, l.plan, scratch,
+      scratch + part);
+  if (const char* error = launched()) return error;
+  backward_finalize_kernel<<<blocks_for(layout.channels), block_threads, 0, stream>>>(
+      layout, l.plan, scratch, mean, inverse_std, weight, a, b, c, grad_weight, grad_bias);
   return launched();
 }
 
@@ -198,33 +264,47 @@ const char* affine(const void* p, const float* a, const void* q, const float* b,
 
 }  // namespace
 
-const char* split_forward_moments(element_type type, const void* x, const split_layout& layout,
-                                  float* shift, float* sum, float* sum_of_squares, void* stream) {
+const char* split_forward_statistics(element_type type, const void* x, const split_layout& layout,
+                                     const float* weight, const float* bias, float epsilon,
+                                     float momentum, float* running_mean, float* running_var,
+                                     float* scratch, float* mean, float* inverse_std, float* scale,
+                                     float* shift, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
   switch (type) {
     case element_type::float32:
-      return forward_moments<float>(x, layout, shift, sum, sum_of_squares, s);
+      return launch_forward_statistics<float>(x, layout, weight, bias, epsilon, momentum,
+                                              running_mean, running_var, scratch, mean, inverse_std,
+                                              scale, shift, s);
     case element_type::bfloat16:
-      return forward_moments<__nv_bfloat16>(x, layout, shift, sum, sum_of_squares, s);
+      return launch_forward_statistics<__nv_bfloat16>(x, layout, weight, bias, epsilon, momentum,
+                                                      running_mean, running_var, scratch, mean,
+                                                      inverse_std, scale, shift, s);
     case element_type::float16:
-      return forward_moments<__half>(x, layout, shift, sum, sum_of_squares, s);
+      return launch_forward_statistics<__half>(x, layout, weight, bias, epsilon, momentum,
+                                               running_mean, running_var, scratch, mean,
+                                               inverse_std, scale, shift, s);
   }
-  return "split_forward_moments: unknown element type";
+  return "split_forward_statistics: unknown element type";
 }
 
-const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
-                                const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
-                                void* stream) {
+const char* split_backward_coefficients(element_type type, const void* x, const void* dy,
+                                        const split_layout& layout, const float* mean,
+                                        const float* inverse_std, const float* weight,
+                                        float* scratch, float* a, float* b, float* c,
+                                        float* grad_weight, float* grad_bias, void* stream) {
   const auto s = static_cast<cudaStream_t>(stream);
   switch (type) {
     case element_type::float32:
-      return backward_sums<float>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
+      return launch_backward_coefficients<float>(x, dy, layout, mean, inverse_std, weight, scratch,
+                                                 a, b, c, grad_weight, grad_bias, s);
     case element_type::bfloat16:
-      return backward_sums<__nv_bfloat16>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
+      return launch_backward_coefficients<__nv_bfloat16>(
+          x, dy, layout, mean, inverse_std, weight, scratch, a, b, c, grad_weight, grad_bias, s);
     case element_type::float16:
-      return backward_sums<__half>(x, dy, mean, layout, sum_dy, sum_dy_xmu, s);
+      return launch_backward_coefficients<__half>(x, dy, layout, mean, inverse_std, weight, scratch,
+                                                  a, b, c, grad_weight, grad_bias, s);
   }
-  return "split_backward_sums: unknown element type";
+  return "split_backward_coefficients: unknown element type";
 }
 
 const char* split_affine(element_type type, const void* p, const float* a, const void* q,

@@ -1,16 +1,15 @@
 #pragma once
-// Sub-batch BN's batched computation on CUDA in channels-last-3d, the steps for which LibTorch
-// has no single operation or no mixed-type one: each split's moments reading x once, the sums of
-// dy and dy * (x - mean) reading x and dy once, and the elementwise passes out = a * p + b * q + c
-// with per-split, per-channel float coefficients on bf16, half or float activations. With them
-// the batched computation moves the bytes of one batch-norm kernel (docs/model.md, "Sub-batch
-// BN's computations"). Plain CUDA with raw pointers, so that this header needs no LibTorch; built
-// only with MULTIGRID_CUDA_KERNELS. How the work is divided: split_batch_norm_kernel_plan.hpp.
+// Sub-batch BN's batched computation on CUDA in channels-last-3d, in three kernels each way where
+// LibTorch needs a dozen operations, some with no single or mixed-type form: each split's
+// statistics reading x once, the backward sums reading x and dy once, and the elementwise passes
+// out = a * p + b * q + c with per-split, per-channel float coefficients on bf16, half or float
+// activations. With them the batched computation moves the bytes of one batch-norm kernel
+// (docs/model.md, "Sub-batch BN's computations"). Plain CUDA with raw pointers, so that this header
+// needs no LibTorch; built only with MULTIGRID_CUDA_KERNELS. How the work is divided:
+// split_batch_norm_kernel_plan.hpp.
 //
 // Every function launches on `stream` (a cudaStream_t) and returns nullptr, or the CUDA error's
-// text. Partial results are (splits, plan.chunks, channels) floats with plan = plan_launch(layout);
-// the caller combines them over the chunks (small tensors), which keeps results the same from
-// step to step.
+// text. Sums are taken in a fixed order, so that a step gives the same results every time.
 
 #include <cstdint>
 
@@ -20,16 +19,31 @@ namespace multigrid::reference::cuda_kernels {
 
 enum class element_type { float32, bfloat16, float16 };
 
-/// Per split, chunk and channel: `shift`, the value in the chunk's first row, and the sums of
-/// (x - shift) and (x - shift)^2 over the chunk's rows (shifted, so that a mean far from zero
-/// does not cancel the variance away).
-const char* split_forward_moments(element_type type, const void* x, const split_layout& layout,
-                                  float* shift, float* sum, float* sum_of_squares, void* stream);
+/// Floats of scratch the two statistics functions need: `values` per split, chunk and channel.
+inline std::int64_t scratch_floats(const split_layout& layout, int values) {
+  return values * layout.splits * plan_launch(layout).chunks * layout.channels;
+}
 
-/// Per split, chunk and channel: the sums of dy and of dy * (x - mean[split, channel]).
-const char* split_backward_sums(element_type type, const void* x, const void* dy, const float* mean,
-                                const split_layout& layout, float* sum_dy, float* sum_dy_xmu,
-                                void* stream);
+/// Forward: every split's mean and inverse standard deviation, the output's scale and shift (each
+/// (splits, channels)), and the running statistics (splits * channels, split-major) updated, from
+/// one read of x. Two kernels: the chunks' shifted moments (split_batch_norm_kernel_plan.hpp),
+/// then one thread per split and channel combining them (combine_forward). `scratch` holds
+/// scratch_floats(layout, 3). weight and bias: (channels).
+const char* split_forward_statistics(element_type type, const void* x, const split_layout& layout,
+                                     const float* weight, const float* bias, float epsilon,
+                                     float momentum, float* running_mean, float* running_var,
+                                     float* scratch, float* mean, float* inverse_std, float* scale,
+                                     float* shift, void* stream);
+
+/// Backward: dx's coefficients a, b, c (each (splits, channels)) and the affine pair's gradients
+/// (each (channels)), from one read of x and dy. Two kernels: the chunks' sums of dy and of
+/// dy * (x - mean), then one thread per channel combining them (combine_backward). `scratch`
+/// holds scratch_floats(layout, 2).
+const char* split_backward_coefficients(element_type type, const void* x, const void* dy,
+                                        const split_layout& layout, const float* mean,
+                                        const float* inverse_std, const float* weight,
+                                        float* scratch, float* a, float* b, float* c,
+                                        float* grad_weight, float* grad_bias, void* stream);
 
 /// out = a * p + b * q + c, with a, b, c of (splits, channels); q and b may be null (then
 /// out = a * p + c). Computed in float, stored in the activations' type.
