@@ -24,6 +24,7 @@ cuda_kernels::split_layout layout_of(const torch::Tensor& x, std::int64_t splits
   TORCH_CHECK(x.is_cuda() && x.dim() == 5 && x.is_contiguous(at::MemoryFormat::ChannelsLast3d),
               "sub-batch BN's CUDA kernels: expected a channels-last-3d CUDA tensor, got ",
               x.sizes(), " with strides ", x.strides());
+  TORCH_CHECK(x.numel() > 0, "sub-batch BN's CUDA kernels: an empty batch");
   TORCH_CHECK(splits >= 1 && splits <= 65535 && x.size(0) % splits == 0,
               "sub-batch BN's CUDA kernels: ", splits, " splits of a batch of ", x.size(0));
   const auto channels = x.size(1);
@@ -38,8 +39,9 @@ void check_alike(const torch::Tensor& x, const torch::Tensor& other) {
               " tensor beside the activations ", x.sizes(), " ", x.scalar_type());
 }
 
-bool float_values(const torch::Tensor& t, std::int64_t count) {
-  return t.scalar_type() == torch::kFloat && t.is_contiguous() && t.numel() == count;
+bool float_values(const torch::Tensor& t, std::int64_t count, const torch::Device& device) {
+  return t.scalar_type() == torch::kFloat && t.is_contiguous() && t.numel() == count &&
+         t.device() == device;
 }
 
 void check_launch(const char* error, const char* kernel) {
@@ -63,9 +65,10 @@ bool cuda_kernels_apply(const torch::Tensor& x, at::MemoryFormat format,
   const auto channels = x.size(1);
   return x.is_cuda() && format == at::MemoryFormat::ChannelsLast3d &&
          (type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf) &&
-         float_values(weight, channels) && float_values(bias, channels) &&
-         running_mean.scalar_type() == torch::kFloat && running_mean.is_contiguous() &&
-         running_var.scalar_type() == torch::kFloat && running_var.is_contiguous();
+         x.numel() > 0 && float_values(weight, channels, x.device()) &&
+         float_values(bias, channels, x.device()) &&
+         float_values(running_mean, running_mean.numel(), x.device()) &&
+         float_values(running_var, running_var.numel(), x.device());
 }
 
 batched_forward_result cuda_batched_forward(const torch::Tensor& x, const torch::Tensor& weight,
@@ -75,10 +78,12 @@ batched_forward_result cuda_batched_forward(const torch::Tensor& x, const torch:
                                             double momentum, double epsilon) {
   const c10::cuda::CUDAGuard guard(x.device());
   const auto layout = layout_of(x, splits);
-  TORCH_CHECK(float_values(running_mean, splits * layout.channels) &&
-                  float_values(running_var, splits * layout.channels) &&
-                  float_values(weight, layout.channels) && float_values(bias, layout.channels),
-              "sub-batch BN's CUDA kernels: float parameters and running statistics expected");
+  TORCH_CHECK(float_values(running_mean, splits * layout.channels, x.device()) &&
+                  float_values(running_var, splits * layout.channels, x.device()) &&
+                  float_values(weight, layout.channels, x.device()) &&
+                  float_values(bias, layout.channels, x.device()),
+              "sub-batch BN's CUDA kernels: float parameters and running statistics on the "
+              "activations' device expected");
   const auto options = x.options().dtype(torch::kFloat);
   auto scratch = torch::empty({cuda_kernels::scratch_floats(layout, 3)}, options);
   auto statistics = torch::empty({4, splits, layout.channels}, options);
@@ -108,30 +113,31 @@ batched_backward_result cuda_batched_backward(const torch::Tensor& x, const torc
   const auto splits = mean.size(0);
   const auto layout = layout_of(x, splits);
   check_alike(x, dy);
-  TORCH_CHECK(float_values(mean, splits * layout.channels) &&
-                  float_values(inverse_std, splits * layout.channels) &&
-                  float_values(weight, layout.channels),
-              "sub-batch BN's CUDA kernels: float statistics and weight expected");
+  TORCH_CHECK(float_values(mean, splits * layout.channels, x.device()) &&
+                  float_values(inverse_std, splits * layout.channels, x.device()) &&
+                  float_values(weight, layout.channels, x.device()),
+              "sub-batch BN's CUDA kernels: float statistics and weight on the activations' "
+              "device expected");
   const auto options = x.options().dtype(torch::kFloat);
   auto scratch = torch::empty({cuda_kernels::scratch_floats(layout, 2)}, options);
   auto coefficients = torch::empty({3, splits, layout.channels}, options);
-  auto affine_gradients = torch::empty({2, layout.channels}, options);
+  auto affine_parts = torch::empty({2, splits, layout.channels}, options);
   const auto a = coefficients[0];
   const auto b = coefficients[1];
   const auto c = coefficients[2];
-  const auto grad_weight = affine_gradients[0];
-  const auto grad_bias = affine_gradients[1];
   check_launch(cuda_kernels::split_backward_coefficients(
                    element_type_of(x), x.data_ptr(), dy.data_ptr(), layout, floats(mean),
                    floats(inverse_std), floats(weight), floats(scratch), floats(a), floats(b),
-                   floats(c), floats(grad_weight), floats(grad_bias), current_stream(x)),
+                   floats(c), floats(affine_parts), current_stream(x)),
                "split_backward_coefficients");
+  // One gamma and beta for every split: their gradients add up.
+  const auto affine_gradients = affine_parts.sum(1);
   auto grad_input = torch::empty_like(x, x.options(), at::MemoryFormat::ChannelsLast3d);
   check_launch(cuda_kernels::split_affine(element_type_of(x), dy.data_ptr(), floats(a),
                                           x.data_ptr(), floats(b), floats(c), layout,
                                           grad_input.data_ptr(), current_stream(x)),
                "split_affine");
-  return {grad_input, grad_weight, grad_bias};
+  return {grad_input, affine_gradients[0], affine_gradients[1]};
 }
 
 }  // namespace multigrid::reference

@@ -1,8 +1,8 @@
 #pragma once
 // The batched computation on CUDA in channels-last-3d with the project's kernels
-// (split_batch_norm_kernels.hpp): three kernels forward and three backward, where LibTorch's
-// operations take a dozen and move twice the bytes. Built only with MULTIGRID_CUDA_KERNELS;
-// without it cuda_kernels_apply is false and the rest is never called.
+// (split_batch_norm_kernels.hpp): three kernels forward and three backward (and one sum), where
+// LibTorch's operations take some thirty and move twice the bytes. Built only with
+// MULTIGRID_CUDA_KERNELS; without it cuda_kernels_apply is false and the rest is never called.
 
 #include <torch/torch.h>
 

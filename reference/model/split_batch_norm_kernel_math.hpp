@@ -1,10 +1,10 @@
 #pragma once
 // The per-(split, channel) arithmetic of sub-batch BN's CUDA kernels (split_batch_norm_kernels.cu)
-// between their activation-sized passes, in plain C++ shared with a CPU test that emulates the
-// kernels: combining the forward pass's per-chunk moments into the split's statistics, scale and
-// shift, and the backward pass's per-chunk sums into the input gradient's coefficients and the
-// affine pair's gradients. One GPU thread runs one of these per (split, channel) or per channel,
-// so that a layer launches three kernels each way instead of dozens of small LibTorch operations.
+// between their activation-sized passes, in plain C++ shared with a CPU test that runs the
+// kernels' work thread by thread: each chunk's part of a split's sums, and what the split's sums
+// give, forward (statistics, scale and shift) and backward (the input gradient's coefficients
+// and the split's parts of the affine pair's gradients). The combining kernels spread a split's
+// chunks over a block's thread rows and add the parts in a fixed order.
 
 #include <cmath>
 #include <cstdint>
@@ -19,6 +19,20 @@ MULTIGRID_HOST_DEVICE inline float chunk_rows(const launch_plan& plan, const spl
   return static_cast<float>(chunk_end_row(plan, layout, chunk) - chunk_first_row(plan, chunk));
 }
 
+/// A chunk's part of its split's sum of values, from the forward kernel's moments: the chunk's
+/// first value `shift` and the sum of x - shift over its rows.
+MULTIGRID_HOST_DEVICE inline float chunk_total(float rows, float shift, float sum) {
+  return rows * shift + sum;
+}
+
+/// A chunk's part of its split's sum of squares about the split's mean:
+/// x - mean = (x - shift) + (shift - mean), so that a mean far from zero cancels nothing.
+MULTIGRID_HOST_DEVICE inline float chunk_squares(float rows, float shift, float sum,
+                                                 float sum_of_squares, float mean) {
+  const float offset = shift - mean;
+  return sum_of_squares + 2 * offset * sum + rows * offset * offset;
+}
+
 struct forward_coefficients {
   float mean = 0;
   float variance = 0;  ///< biased, the one that normalises
@@ -27,31 +41,13 @@ struct forward_coefficients {
   float shift = 0;  ///< bias - mean * scale
 };
 
-/// From the forward kernel's per-chunk moments of one split and channel (each (splits, chunks, C):
-/// the chunk's first value `shift` and the sums of x - shift and of its square): the split's
-/// statistics and the output's coefficients.
-MULTIGRID_HOST_DEVICE inline forward_coefficients combine_forward(
-    const launch_plan& plan, const split_layout& layout, std::int64_t split, std::int64_t channel,
-    const float* shift, const float* sum, const float* sum_of_squares, float weight, float bias,
-    float epsilon) {
-  const auto at = [&](std::int64_t chunk) {
-    return (split * plan.chunks + chunk) * layout.channels + channel;
-  };
-  const auto rows = static_cast<float>(layout.rows);
-  float total = 0;
-  for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {
-    total += chunk_rows(plan, layout, chunk) * shift[at(chunk)] + sum[at(chunk)];
-  }
+MULTIGRID_HOST_DEVICE inline forward_coefficients finish_forward(float mean, float squares,
+                                                                 const split_layout& layout,
+                                                                 float weight, float bias,
+                                                                 float epsilon) {
   forward_coefficients result;
-  result.mean = total / rows;
-  // Each chunk's values about the split's mean: x - mean = (x - shift) + (shift - mean).
-  float squares = 0;
-  for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {
-    const float offset = shift[at(chunk)] - result.mean;
-    squares += sum_of_squares[at(chunk)] + 2 * offset * sum[at(chunk)] +
-               chunk_rows(plan, layout, chunk) * offset * offset;
-  }
-  result.variance = squares / rows;
+  result.mean = mean;
+  result.variance = squares / static_cast<float>(layout.rows);
   result.inverse_std = 1.0f / std::sqrt(result.variance + epsilon);
   result.scale = result.inverse_std * weight;
   result.shift = bias - result.mean * result.scale;
@@ -71,31 +67,24 @@ struct backward_coefficients {
   float a = 0;  ///< dx = a * dy + b * x + c
   float b = 0;
   float c = 0;
-  float sum_dy = 0;       ///< the split's part of the bias's gradient
   float weight_part = 0;  ///< the split's part of the weight's gradient
+  float bias_part = 0;    ///< the split's part of the bias's gradient
 };
 
-/// From the backward kernel's per-chunk sums of dy and dy * (x - mean) of one split and channel
-/// (each (splits, chunks, C)): dx's coefficients,
+/// From a split's sums of dy and dy * (x - mean): dx's coefficients,
 ///   dx = (dy - mean(dy) - (x - mean) * inverse_std^2 * mean(dy * (x - mean))) * inverse_std * w,
 /// and the split's parts of the affine pair's gradients.
-MULTIGRID_HOST_DEVICE inline backward_coefficients combine_backward(
-    const launch_plan& plan, const split_layout& layout, std::int64_t split, std::int64_t channel,
-    const float* sum_dy, const float* sum_dy_xmu, float mean, float inverse_std, float weight) {
-  float dy = 0;
-  float dy_xmu = 0;
-  for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {
-    const auto i = (split * plan.chunks + chunk) * layout.channels + channel;
-    dy += sum_dy[i];
-    dy_xmu += sum_dy_xmu[i];
-  }
+MULTIGRID_HOST_DEVICE inline backward_coefficients finish_backward(float sum_dy, float sum_dy_xmu,
+                                                                   const split_layout& layout,
+                                                                   float mean, float inverse_std,
+                                                                   float weight) {
   const auto rows = static_cast<float>(layout.rows);
   backward_coefficients result;
   result.a = inverse_std * weight;
-  result.b = -result.a * inverse_std * inverse_std * dy_xmu / rows;
-  result.c = -result.a * dy / rows - result.b * mean;
-  result.sum_dy = dy;
-  result.weight_part = dy_xmu * inverse_std;
+  result.b = -result.a * inverse_std * inverse_std * sum_dy_xmu / rows;
+  result.c = -result.a * sum_dy / rows - result.b * mean;
+  result.weight_part = sum_dy_xmu * inverse_std;
+  result.bias_part = sum_dy;
   return result;
 }
 

@@ -75,22 +75,40 @@ MULTIGRID_HOST_DEVICE inline std::int64_t value_index(const split_layout& layout
   return (split * layout.rows + row) * layout.channels + channel;
 }
 
+/// Where the per-chunk partial results of (split, chunk, channel) go: (splits, chunks, channels).
+MULTIGRID_HOST_DEVICE inline std::int64_t partial_index(const launch_plan& plan,
+                                                        const split_layout& layout,
+                                                        std::int64_t split, std::int64_t chunk,
+                                                        std::int64_t channel) {
+  return (split * plan.chunks + chunk) * layout.channels + channel;
+}
+
 /// Calls visit(index) for the values of one channel in `chunk` that thread row `thread_y` of a
-/// block takes; unrolled on the GPU so that several loads are in flight.
+/// block takes. The count is known before the loop, so that on the GPU the unrolled loads are
+/// issued together rather than one per branch.
 template <typename Visit>
 MULTIGRID_HOST_DEVICE inline void for_each_chunk_value(const launch_plan& plan,
                                                        const split_layout& layout,
                                                        std::int64_t split, std::int64_t chunk,
                                                        std::int64_t channel, std::int64_t thread_y,
                                                        Visit&& visit) {
+  const std::int64_t first = chunk_first_row(plan, chunk) + thread_y;
   const std::int64_t end = chunk_end_row(plan, layout, chunk);
+  const std::int64_t count = first < end ? (end - first + plan.block_y - 1) / plan.block_y : 0;
+  const std::int64_t start = value_index(layout, split, first, channel);
   const std::int64_t step = plan.block_y * layout.channels;
-  std::int64_t i = value_index(layout, split, chunk_first_row(plan, chunk) + thread_y, channel);
-  const std::int64_t last = value_index(layout, split, end, channel);
 #ifdef __CUDA_ARCH__
-#pragma unroll 4
+#pragma unroll 8
 #endif
-  for (; i < last; i += step) visit(i);
+  for (std::int64_t n = 0; n < count; ++n) visit(start + n * step);
+}
+
+/// Calls visit(chunk) for the chunks that thread row `thread_y` of a combining block takes:
+/// the combining kernels spread a split's chunks over the block's thread rows.
+template <typename Visit>
+MULTIGRID_HOST_DEVICE inline void for_each_thread_chunk(const launch_plan& plan,
+                                                        std::int64_t thread_y, Visit&& visit) {
+  for (std::int64_t chunk = thread_y; chunk < plan.chunks; chunk += plan.block_y) visit(chunk);
 }
 
 }  // namespace multigrid::reference::cuda_kernels

@@ -1,6 +1,6 @@
 #pragma once
 // Sub-batch BN's batched computation on CUDA in channels-last-3d, in three kernels each way where
-// LibTorch needs a dozen operations, some with no single or mixed-type form: each split's
+// LibTorch needs some fifteen operations, some with no single or mixed-type form: each split's
 // statistics reading x once, the backward sums reading x and dy once, and the elementwise passes
 // out = a * p + b * q + c with per-split, per-channel float coefficients on bf16, half or float
 // activations. With them the batched computation moves the bytes of one batch-norm kernel
@@ -27,7 +27,7 @@ inline std::int64_t scratch_floats(const split_layout& layout, int values) {
 /// Forward: every split's mean and inverse standard deviation, the output's scale and shift (each
 /// (splits, channels)), and the running statistics (splits * channels, split-major) updated, from
 /// one read of x. Two kernels: the chunks' shifted moments (split_batch_norm_kernel_plan.hpp),
-/// then one thread per split and channel combining them (combine_forward). `scratch` holds
+/// then a kernel combining each split's chunks (finish_forward). `scratch` holds
 /// scratch_floats(layout, 3). weight and bias: (channels).
 const char* split_forward_statistics(element_type type, const void* x, const split_layout& layout,
                                      const float* weight, const float* bias, float epsilon,
@@ -35,15 +35,16 @@ const char* split_forward_statistics(element_type type, const void* x, const spl
                                      float* scratch, float* mean, float* inverse_std, float* scale,
                                      float* shift, void* stream);
 
-/// Backward: dx's coefficients a, b, c (each (splits, channels)) and the affine pair's gradients
-/// (each (channels)), from one read of x and dy. Two kernels: the chunks' sums of dy and of
-/// dy * (x - mean), then one thread per channel combining them (combine_backward). `scratch`
-/// holds scratch_floats(layout, 2).
+/// Backward: dx's coefficients a, b, c (each (splits, channels)) and each split's parts of the
+/// affine pair's gradients (affine_parts: (2, splits, channels), weight then bias, for the caller
+/// to add over the splits), from one read of x and dy. Two kernels: the chunks' sums of dy and of
+/// dy * (x - mean), then a kernel combining each split's chunks (finish_backward).
+/// `scratch` holds scratch_floats(layout, 2).
 const char* split_backward_coefficients(element_type type, const void* x, const void* dy,
                                         const split_layout& layout, const float* mean,
                                         const float* inverse_std, const float* weight,
                                         float* scratch, float* a, float* b, float* c,
-                                        float* grad_weight, float* grad_bias, void* stream);
+                                        float* affine_parts, void* stream);
 
 /// out = a * p + b * q + c, with a, b, c of (splits, channels); q and b may be null (then
 /// out = a * p + c). Computed in float, stored in the activations' type.

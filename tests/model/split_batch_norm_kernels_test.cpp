@@ -95,8 +95,8 @@ TEST_CASE("the kernels' blocks and threads visit every value once, in its split 
         }
         double chunked = 0.0;
         for (std::int64_t chunk = 0; chunk < plan.chunks; ++chunk) {
-          chunked += partial[static_cast<std::size_t>(
-              (split * plan.chunks + chunk) * layout.channels + channel)];
+          chunked +=
+              partial[static_cast<std::size_t>(partial_index(plan, layout, split, chunk, channel))];
         }
         unequal += std::abs(chunked - direct) <= 1e-9 * std::abs(direct) + 1e-9 ? 0 : 1;
       }
@@ -132,7 +132,7 @@ TEST_CASE("the CUDA kernels' arithmetic, run thread by thread on the CPU, is sub
     const float* g = dy.data_ptr<float>();
     const auto part = static_cast<std::size_t>(layout.splits * plan.chunks * layout.channels);
     const auto at = [&](std::int64_t split, std::int64_t chunk, std::int64_t channel) {
-      return static_cast<std::size_t>((split * plan.chunks + chunk) * layout.channels + channel);
+      return static_cast<std::size_t>(partial_index(plan, layout, split, chunk, channel));
     };
     const auto per_split = static_cast<std::size_t>(layout.splits * layout.channels);
     const auto coefficient = [&](std::int64_t split, std::int64_t channel) {
@@ -155,16 +155,37 @@ TEST_CASE("the CUDA kernels' arithmetic, run thread by thread on the CPU, is sub
       moments[part + at(split, chunk, channel)] += sum;
       moments[2 * part + at(split, chunk, channel)] += squares;
     });
+    // The combining kernel: per split and channel, thread rows over the chunks, their parts
+    // added in thread-row order; the mean first, then the squares about it.
+    const auto over_thread_rows = [&](auto part_of_chunk) {
+      float total = 0;
+      for (std::int64_t y = 0; y < plan.block_y; ++y) {
+        float thread = 0;
+        for_each_thread_chunk(plan, y, [&](std::int64_t chunk) { thread += part_of_chunk(chunk); });
+        total += thread;
+      }
+      return total;
+    };
     std::vector<forward_coefficients> forward(per_split);
     std::vector<float> running_mean(per_split, 0.0f);
     std::vector<float> running_var(per_split, 1.0f);
     for (std::int64_t split = 0; split < layout.splits; ++split) {
       for (std::int64_t channel = 0; channel < layout.channels; ++channel) {
+        const auto moment = [&](std::int64_t chunk, std::size_t which) {
+          return moments[which * part + at(split, chunk, channel)];
+        };
+        const float mean = over_thread_rows([&](std::int64_t chunk) {
+                             return chunk_total(chunk_rows(plan, layout, chunk), moment(chunk, 0),
+                                                moment(chunk, 1));
+                           }) /
+                           static_cast<float>(layout.rows);
+        const float squares = over_thread_rows([&](std::int64_t chunk) {
+          return chunk_squares(chunk_rows(plan, layout, chunk), moment(chunk, 0), moment(chunk, 1),
+                               moment(chunk, 2), mean);
+        });
         const auto i = coefficient(split, channel);
-        forward[i] =
-            combine_forward(plan, layout, split, channel, moments.data(), moments.data() + part,
-                            moments.data() + 2 * part, weight[channel].item<float>(),
-                            bias[channel].item<float>(), 1e-5f);
+        forward[i] = finish_forward(mean, squares, layout, weight[channel].item<float>(),
+                                    bias[channel].item<float>(), 1e-5f);
         running_mean[i] = updated_running(running_mean[i], forward[i].mean, 0.1f);
         running_var[i] =
             updated_running(running_var[i], unbiased_variance(forward[i].variance, layout), 0.1f);
@@ -192,18 +213,23 @@ TEST_CASE("the CUDA kernels' arithmetic, run thread by thread on the CPU, is sub
       sums[part + at(split, chunk, channel)] += sum_dy_xmu;
     });
     std::vector<backward_coefficients> backward(per_split);
-    auto grad_weight = torch::zeros({layout.channels});
-    auto grad_bias = torch::zeros({layout.channels});
-    for (std::int64_t channel = 0; channel < layout.channels; ++channel) {
-      for (std::int64_t split = 0; split < layout.splits; ++split) {
+    auto affine_parts = torch::zeros({2, layout.splits, layout.channels});
+    for (std::int64_t split = 0; split < layout.splits; ++split) {
+      for (std::int64_t channel = 0; channel < layout.channels; ++channel) {
         const auto i = coefficient(split, channel);
-        backward[i] = combine_backward(plan, layout, split, channel, sums.data(),
-                                       sums.data() + part, forward[i].mean, forward[i].inverse_std,
-                                       weight[channel].item<float>());
-        grad_weight[channel] += backward[i].weight_part;
-        grad_bias[channel] += backward[i].sum_dy;
+        const float sum_dy =
+            over_thread_rows([&](std::int64_t chunk) { return sums[at(split, chunk, channel)]; });
+        const float sum_dy_xmu = over_thread_rows(
+            [&](std::int64_t chunk) { return sums[part + at(split, chunk, channel)]; });
+        backward[i] = finish_backward(sum_dy, sum_dy_xmu, layout, forward[i].mean,
+                                      forward[i].inverse_std, weight[channel].item<float>());
+        affine_parts[0][split][channel] = backward[i].weight_part;
+        affine_parts[1][split][channel] = backward[i].bias_part;
       }
     }
+    const auto affine_gradients = affine_parts.sum(1);  // over the splits, as the glue adds them
+    const auto grad_weight = affine_gradients[0];
+    const auto grad_bias = affine_gradients[1];
     auto grad_input = torch::empty_like(input);
     float* dx = grad_input.data_ptr<float>();
     for_each_thread(plan, layout, [&](auto split, auto chunk, auto channel, auto y) {

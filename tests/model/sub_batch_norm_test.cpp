@@ -9,6 +9,7 @@
 
 #include "compat/torch_compat.hpp"
 #include "model/split_batch_norm.hpp"
+#include "model/split_batch_norm_cuda.hpp"
 #include "model_test_support.hpp"
 
 using namespace multigrid::reference;
@@ -436,13 +437,13 @@ TEST_CASE("on CUDA, sub-batch BN in channels-last-3d and bf16 equals the CPU com
 }
 
 // Where MULTIGRID_CUDA_KERNELS built them, channels-last-3d activations take the project's kernels
-// and contiguous ones LibTorch's operations: the two must agree. 40 channels: two channel blocks,
-// the second partly idle.
+// and contiguous ones LibTorch's operations: the two must agree, in float, half and bf16.
+// 40 channels: two channel blocks, the second partly idle.
 TEST_CASE("on CUDA, the batched computation's kernels equal its LibTorch operations" *
           doctest::skip(!torch::cuda::is_available())) {
   constexpr std::int64_t wide = 40;
   for (int splits : {2, 4, 16}) {
-    for (const auto type : {torch::kFloat, torch::kHalf}) {
+    for (const auto type : {torch::kFloat, torch::kHalf, torch::kBFloat16}) {
       CAPTURE(splits);
       CAPTURE(type == torch::kHalf);
       torch::manual_seed(19);
@@ -465,9 +466,19 @@ TEST_CASE("on CUDA, the batched computation's kernels equal its LibTorch operati
                                           mean.cpu(),
                                           var.cpu()};
       };
+#ifdef MULTIGRID_CUDA_KERNELS
+      // Otherwise this would compare LibTorch's operations with themselves.
+      REQUIRE(cuda_kernels_apply(input.to(type).contiguous(torch::MemoryFormat::ChannelsLast3d),
+                                 torch::MemoryFormat::ChannelsLast3d, weight, bias,
+                                 torch::zeros({splits * wide}, cuda),
+                                 torch::ones({splits * wide}, cuda)));
+#else
+      MESSAGE("built without MULTIGRID_CUDA_KERNELS: both layouts take LibTorch's operations");
+#endif
       const auto kernels = run(torch::MemoryFormat::ChannelsLast3d);
       const auto operations = run(torch::MemoryFormat::Contiguous);
-      const double tolerance = type == torch::kHalf ? 1e-2 : 1e-4;
+      const double tolerance =
+          type == torch::kHalf ? 1e-2 : (type == torch::kBFloat16 ? 5e-2 : 1e-4);
       for (std::size_t i = 0; i < kernels.size(); ++i) {
         CAPTURE(i);
         CHECK(torch::allclose(kernels[i], operations[i], tolerance, tolerance));
