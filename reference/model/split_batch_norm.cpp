@@ -24,6 +24,26 @@ torch::Tensor block(const torch::Tensor& tensor, std::int64_t j, std::int64_t si
   return tensor.narrow(0, j * size, size);
 }
 
+// The statistics' type: float for every input type, as LibTorch's batch-norm kernels keep them.
+at::ScalarType statistics_type(const torch::Tensor& input) {
+  return input.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
+
+// What both autograd functions keep for their backward pass: the input in its memory format, the
+// weight, and each split's mean and inverse standard deviation, (splits, C).
+struct split_state {
+  torch::Tensor x;
+  torch::Tensor weight;
+  torch::Tensor mean;
+  torch::Tensor inverse_std;
+
+  void save(AutogradContext* ctx) const { ctx->save_for_backward({x, weight, mean, inverse_std}); }
+  static split_state saved(AutogradContext* ctx) {
+    const auto tensors = ctx->get_saved_variables();
+    return {tensors[0], tensors[1], tensors[2], tensors[3]};
+  }
+};
+
 class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& input,
@@ -36,8 +56,7 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
     const auto rows = x.size(0) / splits;
     auto output = torch::empty_like(x, x.options(), format);
     // The statistics LibTorch's kernel keeps for backward: float for every input type.
-    const auto statistics_options =
-        x.options().dtype(x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
+    const auto statistics_options = x.options().dtype(statistics_type(x));
     auto mean = torch::empty({splits, channels}, statistics_options);
     auto inverse_std = torch::empty({splits, channels}, statistics_options);
     for (std::int64_t j = 0; j < splits; ++j) {
@@ -56,17 +75,13 @@ class SplitBatchNormFunction : public torch::autograd::Function<SplitBatchNormFu
       split_mean.copy_(result_mean);
       split_inverse_std.copy_(result_inverse_std);
     }
-    ctx->save_for_backward({x, weight, mean, inverse_std});
+    split_state{x, weight, mean, inverse_std}.save(ctx);
     ctx->saved_data["epsilon"] = epsilon;
     return output;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& weight = saved[1];
-    const auto& mean = saved[2];
-    const auto& inverse_std = saved[3];
+    const auto [x, weight, mean, inverse_std] = split_state::saved(ctx);
     const double epsilon = ctx->saved_data["epsilon"].toDouble();
     const auto splits = mean.size(0);
     const auto rows = x.size(0) / splits;
@@ -130,11 +145,6 @@ split_view split_values(const torch::Tensor& tensor, std::int64_t splits, at::Me
           {splits, 1, channels, 1}};
 }
 
-// The statistics' type: float for every input type, as LibTorch's batch-norm kernels keep them.
-at::ScalarType statistics_type(const torch::Tensor& input) {
-  return input.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
-}
-
 class BatchedSplitBatchNormFunction
     : public torch::autograd::Function<BatchedSplitBatchNormFunction> {
  public:
@@ -151,7 +161,7 @@ class BatchedSplitBatchNormFunction
     if (kernels) {
       const auto result = cuda_batched_forward(x, weight, bias, running_mean, running_var, splits,
                                                momentum, epsilon);
-      ctx->save_for_backward({x, weight, result.mean, result.inverse_std});
+      split_state{x, weight, result.mean, result.inverse_std}.save(ctx);
       return result.output;
     }
     const auto channels = x.size(1);
@@ -179,16 +189,12 @@ class BatchedSplitBatchNormFunction
       running_mean.view({splits, channels}).mul_(1 - momentum).add_(mean, momentum);
       running_var.view({splits, channels}).mul_(1 - momentum).add_(unbiased, momentum);
     }
-    ctx->save_for_backward({x, weight, mean, inverse_std});
+    split_state{x, weight, mean, inverse_std}.save(ctx);
     return output;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
-    const auto saved = ctx->get_saved_variables();
-    const auto& x = saved[0];
-    const auto& weight = saved[1];
-    const auto& mean = saved[2];
-    const auto& inverse_std = saved[3];
+    const auto [x, weight, mean, inverse_std] = split_state::saved(ctx);
     const auto splits = mean.size(0);
     const auto format = format_of(x);
     const auto grad_output = grad_outputs[0].contiguous(format);
