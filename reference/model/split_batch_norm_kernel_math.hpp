@@ -1,8 +1,7 @@
 #pragma once
 // The per-(split, channel) arithmetic of sub-batch BN's CUDA kernels (split_batch_norm_kernels.cu)
-// between their activation-sized passes, in plain C++ shared with a CPU test that runs the
-// kernels' work thread by thread: each chunk's part of a split's sums, and what the split's sums
-// give, forward (statistics, scale and shift) and backward (the input gradient's coefficients
+// between their activation-sized passes: each chunk's part of a split's sums, and what the split's
+// sums give, forward (statistics, scale and shift) and backward (the input gradient's coefficients
 // and the split's parts of the affine pair's gradients). The combining kernels spread a split's
 // chunks over a block's thread rows and add the parts in a fixed order.
 

@@ -39,11 +39,12 @@ __device__ __forceinline__ __half rounded<__half>(float value) {
 }
 
 // Adds the block's per-thread values over its thread rows, in a fixed order so that a step gives
-// the same sums every time; thread row 0 holds the results. Every thread of the block calls it,
-// with blockDim.x * blockDim.y * Count floats of dynamic shared memory.
+// the same sums every time; thread row 0 holds the results. Every thread of the block calls it.
+// Static shared memory, sized for the largest block, rather than dynamic: a CPU test runs these
+// kernels as written (tests/model/cuda_emulation), and the launches need no size of their own.
 template <int Count>
 __device__ void sum_over_thread_rows(float (&values)[Count]) {
-  extern __shared__ float shared[];
+  __shared__ float shared[Count * block_threads];
   const unsigned threads = blockDim.x * blockDim.y;
   const unsigned slot = threadIdx.y * blockDim.x + threadIdx.x;
   for (int v = 0; v < Count; ++v) shared[v * threads + slot] = values[v];
@@ -220,19 +221,30 @@ __global__ void __launch_bounds__(block_threads)
   affine_parts[layout.splits * layout.channels + i] = result.bias_part;
 }
 
-const char* launched() {
-  const cudaError_t error = cudaGetLastError();
+template <typename T>
+struct same {
+  using type = T;
+};
+
+// Launches through cudaLaunchKernel rather than <<<>>>, so that this file is plain C++ to a CPU
+// test that runs its kernels (tests/model/cuda_emulation); the arguments convert to the kernel's
+// parameter types here, where <<<>>> would have converted them.
+template <typename... Parameters>
+const char* launch(void (*kernel)(Parameters...), dim3 grid, dim3 block, cudaStream_t stream,
+                   typename same<Parameters>::type... arguments) {
+  void* pointers[] = {&arguments...};
+  const cudaError_t error = cudaLaunchKernel(kernel, grid, block, pointers, 0, stream);
   return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
 }
 
-struct launch {
+struct launch_shape {
   launch_plan plan;
   dim3 grid;       ///< activation kernels: (channel blocks, chunks, splits)
   dim3 combining;  ///< combining kernels: (channel blocks, splits)
   dim3 block;
 };
 
-launch launch_for(const split_layout& layout) {
+launch_shape launch_for(const split_layout& layout) {
   const launch_plan plan = plan_launch(layout);
   const auto channel_blocks = static_cast<unsigned>(plan.channel_blocks);
   const auto splits = static_cast<unsigned>(layout.splits);
@@ -241,24 +253,20 @@ launch launch_for(const split_layout& layout) {
           dim3(static_cast<unsigned>(plan.block_x), static_cast<unsigned>(plan.block_y))};
 }
 
-std::size_t shared_bytes(const launch& l, int values) {
-  return sizeof(float) * static_cast<std::size_t>(values) * l.block.x * l.block.y;
-}
-
 template <typename T>
 const char* launch_forward_statistics(const void* x, const split_layout& layout,
                                       const float* weight, const float* bias, float epsilon,
                                       float momentum, float* running_mean, float* running_var,
                                       float* scratch, float* mean, float* inverse_std, float* scale,
                                       float* shift, cudaStream_t stream) {
-  const launch l = launch_for(layout);
-  forward_moments_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
-      static_cast<const T*>(x), layout, l.plan, scratch);
-  if (const char* error = launched()) return error;
-  forward_finalize_kernel<<<l.combining, l.block, shared_bytes(l, 1), stream>>>(
-      layout, l.plan, scratch, weight, bias, epsilon, momentum, running_mean, running_var, mean,
-      inverse_std, scale, shift);
-  return launched();
+  const launch_shape l = launch_for(layout);
+  if (const char* error = launch(forward_moments_kernel<T>, l.grid, l.block, stream,
+                                 static_cast<const T*>(x), layout, l.plan, scratch)) {
+    return error;
+  }
+  return launch(forward_finalize_kernel, l.combining, l.block, stream, layout, l.plan, scratch,
+                weight, bias, epsilon, momentum, running_mean, running_var, mean, inverse_std,
+                scale, shift);
 }
 
 template <typename T>
@@ -266,29 +274,27 @@ const char* launch_backward_coefficients(const void* x, const void* dy, const sp
                                          const float* mean, const float* inverse_std,
                                          const float* weight, float* scratch, float* a, float* b,
                                          float* c, float* affine_parts, cudaStream_t stream) {
-  const launch l = launch_for(layout);
-  backward_sums_kernel<T><<<l.grid, l.block, shared_bytes(l, 2), stream>>>(
-      static_cast<const T*>(x), static_cast<const T*>(dy), mean, layout, l.plan, scratch);
-  if (const char* error = launched()) return error;
-  backward_finalize_kernel<<<l.combining, l.block, shared_bytes(l, 2), stream>>>(
-      layout, l.plan, scratch, mean, inverse_std, weight, a, b, c, affine_parts);
-  return launched();
+  const launch_shape l = launch_for(layout);
+  if (const char* error =
+          launch(backward_sums_kernel<T>, l.grid, l.block, stream, static_cast<const T*>(x),
+                 static_cast<const T*>(dy), mean, layout, l.plan, scratch)) {
+    return error;
+  }
+  return launch(backward_finalize_kernel, l.combining, l.block, stream, layout, l.plan, scratch,
+                mean, inverse_std, weight, a, b, c, affine_parts);
 }
 
 template <typename T>
 const char* launch_affine(const void* p, const float* a, const void* q, const float* b,
                           const float* c, const split_layout& layout, void* out,
                           cudaStream_t stream) {
-  const launch l = launch_for(layout);
+  const launch_shape l = launch_for(layout);
   if (q != nullptr) {
-    affine_kernel<T, true><<<l.grid, l.block, 0, stream>>>(static_cast<const T*>(p), a,
-                                                           static_cast<const T*>(q), b, c, layout,
-                                                           l.plan, static_cast<T*>(out));
-  } else {
-    affine_kernel<T, false><<<l.grid, l.block, 0, stream>>>(
-        static_cast<const T*>(p), a, nullptr, nullptr, c, layout, l.plan, static_cast<T*>(out));
+    return launch(affine_kernel<T, true>, l.grid, l.block, stream, static_cast<const T*>(p), a,
+                  static_cast<const T*>(q), b, c, layout, l.plan, static_cast<T*>(out));
   }
-  return launched();
+  return launch(affine_kernel<T, false>, l.grid, l.block, stream, static_cast<const T*>(p), a,
+                nullptr, nullptr, c, layout, l.plan, static_cast<T*>(out));
 }
 
 }  // namespace
