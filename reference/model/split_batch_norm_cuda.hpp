@@ -8,37 +8,25 @@
 
 #include <stdexcept>
 
+#include "model/split_batch_norm_kernel_calls.hpp"
+
 namespace multigrid::reference {
-
-struct batched_forward_result {
-  torch::Tensor output;
-  torch::Tensor mean;         ///< (splits, C) float
-  torch::Tensor inverse_std;  ///< (splits, C) float
-};
-
-struct batched_backward_result {
-  torch::Tensor grad_input;
-  torch::Tensor grad_weight;
-  torch::Tensor grad_bias;
-};
 
 #ifdef MULTIGRID_CUDA_KERNELS
 
-/// Channels-last-3d CUDA activations of float, bf16 or half, with float parameters and running
-/// statistics (as under autocast).
+/// kernels_apply (split_batch_norm_kernel_calls.hpp), on a CUDA device.
 bool cuda_kernels_apply(const torch::Tensor& x, at::MemoryFormat format,
                         const torch::Tensor& weight, const torch::Tensor& bias,
                         const torch::Tensor& running_mean, const torch::Tensor& running_var);
 
-/// Normalises each of the `splits` blocks of x with its own statistics and updates the split
-/// running statistics (splits * C, split-major).
+/// kernels_batched_forward and kernels_batched_backward (split_batch_norm_kernel_calls.hpp) on
+/// x's device and its current stream.
 batched_forward_result cuda_batched_forward(const torch::Tensor& x, const torch::Tensor& weight,
                                             const torch::Tensor& bias,
                                             const torch::Tensor& running_mean,
                                             const torch::Tensor& running_var, std::int64_t splits,
                                             double momentum, double epsilon);
 
-/// The gradients of x, weight and bias, from dy and the forward pass's statistics.
 batched_backward_result cuda_batched_backward(const torch::Tensor& x, const torch::Tensor& dy,
                                               const torch::Tensor& weight,
                                               const torch::Tensor& mean,

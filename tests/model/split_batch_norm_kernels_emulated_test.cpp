@@ -1,9 +1,9 @@
 // Sub-batch BN's CUDA kernels (split_batch_norm_kernels.cu) as written, run on the CPU by the
 // emulated CUDA runtime of cuda_emulation/: every block, every thread, every barrier, in float,
-// bf16 and half, called in the order split_batch_norm_cuda.cpp calls them, against sub-batch BN
-// on the CPU. Each launch runs twice, its threads in ascending and in descending order between
-// barriers: a read of shared memory that lacks its barrier gives different results in the two,
-// and the kernels' fixed-order sums must give the same bits in both.
+// bf16 and half, through the calls the CUDA path makes (split_batch_norm_kernel_calls.hpp), against
+// sub-batch BN on the CPU. Each launch runs twice, its threads in ascending and in descending order
+// between barriers: a read of shared memory that lacks its barrier gives different results in the
+// two, and the kernels' fixed-order sums must give the same bits in both.
 
 #include <doctest/doctest.h>
 
@@ -12,9 +12,9 @@
 
 #include "model/cuda_emulation/cuda_runtime.h"
 #include "model/split_batch_norm.hpp"
-#include "model/split_batch_norm_kernels.hpp"
+#include "model/split_batch_norm_kernel_calls.hpp"
 
-using namespace multigrid::reference::cuda_kernels;
+using namespace multigrid::reference;
 
 namespace {
 
@@ -27,58 +27,22 @@ struct kernel_results {
   torch::Tensor grad_bias;
 };
 
-element_type element_type_of(torch::ScalarType type) {
-  if (type == torch::kBFloat16) return element_type::bfloat16;
-  if (type == torch::kHalf) return element_type::float16;
-  return element_type::float32;
-}
-
-float* floats(const torch::Tensor& t) {
-  return t.data_ptr<float>();
-}
-
-// What split_batch_norm_cuda.cpp does around the kernels, on CPU tensors.
 kernel_results run_kernels(const torch::Tensor& x, const torch::Tensor& dy,
                            const torch::Tensor& weight, const torch::Tensor& bias,
                            std::int64_t splits) {
-  const auto channels = x.size(1);
-  const split_layout layout{splits, x.numel() / (splits * channels), channels};
-  const auto type = element_type_of(x.scalar_type());
   kernel_results r;
-  r.running_mean = torch::zeros({splits * channels});
-  r.running_var = torch::ones({splits * channels});
-  // NaN-filled scratch and outputs: a value a kernel should write and does not shows.
-  const auto unset = [](std::vector<std::int64_t> shape) {
-    return torch::full(shape, std::numeric_limits<float>::quiet_NaN());
-  };
-  auto scratch = unset({scratch_floats(layout, 3)});
-  auto statistics = unset({4, splits, channels});
-  const char* error = split_forward_statistics(
-      type, x.data_ptr(), layout, floats(weight), floats(bias), 1e-5f, 0.1f, floats(r.running_mean),
-      floats(r.running_var), floats(scratch), floats(statistics[0]), floats(statistics[1]),
-      floats(statistics[2]), floats(statistics[3]), nullptr);
-  REQUIRE_MESSAGE(error == nullptr, error);
-  r.output = torch::full_like(x, std::numeric_limits<float>::quiet_NaN());
-  error = split_affine(type, x.data_ptr(), floats(statistics[2]), nullptr, nullptr,
-                       floats(statistics[3]), layout, r.output.data_ptr(), nullptr);
-  REQUIRE_MESSAGE(error == nullptr, error);
-
-  scratch = unset({scratch_floats(layout, 2)});
-  auto coefficients = unset({3, splits, channels});
-  auto affine_parts = unset({2, splits, channels});
-  error = split_backward_coefficients(
-      type, x.data_ptr(), dy.data_ptr(), layout, floats(statistics[0]), floats(statistics[1]),
-      floats(weight), floats(scratch), floats(coefficients[0]), floats(coefficients[1]),
-      floats(coefficients[2]), floats(affine_parts), nullptr);
-  REQUIRE_MESSAGE(error == nullptr, error);
-  const auto affine_gradients = affine_parts.sum(1);
-  r.grad_weight = affine_gradients[0];
-  r.grad_bias = affine_gradients[1];
-  r.grad_input = torch::full_like(x, std::numeric_limits<float>::quiet_NaN());
-  error = split_affine(type, dy.data_ptr(), floats(coefficients[0]), x.data_ptr(),
-                       floats(coefficients[1]), floats(coefficients[2]), layout,
-                       r.grad_input.data_ptr(), nullptr);
-  REQUIRE_MESSAGE(error == nullptr, error);
+  r.running_mean = torch::zeros({splits * x.size(1)});
+  r.running_var = torch::ones({splits * x.size(1)});
+  REQUIRE(kernels_apply(x, torch::MemoryFormat::ChannelsLast3d, weight, bias, r.running_mean,
+                        r.running_var));
+  const auto forward = kernels_batched_forward(x, weight, bias, r.running_mean, r.running_var,
+                                               splits, 0.1, 1e-5, nullptr);
+  const auto backward =
+      kernels_batched_backward(x, dy, weight, forward.mean, forward.inverse_std, nullptr);
+  r.output = forward.output;
+  r.grad_input = backward.grad_input;
+  r.grad_weight = backward.grad_weight;
+  r.grad_bias = backward.grad_bias;
   return r;
 }
 
@@ -127,8 +91,8 @@ void check_against_the_cpu(torch::ScalarType type) {
     const auto reference_bias = bias.clone().requires_grad_();
     auto reference_mean = torch::zeros({splits * shape[1]});
     auto reference_var = torch::ones({splits * shape[1]});
-    const auto reference = multigrid::reference::split_batch_norm(
-        input, reference_weight, reference_bias, reference_mean, reference_var, splits, 0.1, 1e-5);
+    const auto reference = split_batch_norm(input, reference_weight, reference_bias, reference_mean,
+                                            reference_var, splits, 0.1, 1e-5);
     const auto grads = torch::autograd::grad({reference}, {input, reference_weight, reference_bias},
                                              {dy.to(torch::kFloat)});
     // The activations' results are stored in their type: one rounding of the float result.
@@ -157,4 +121,27 @@ TEST_CASE("sub-batch BN's CUDA kernels, run on emulated CUDA threads, compute su
 
 TEST_CASE("sub-batch BN's CUDA kernels, run on emulated CUDA threads, compute sub-batch BN: half") {
   check_against_the_cpu(torch::kHalf);
+}
+
+TEST_CASE("sub-batch BN's kernels refuse what they cannot take, naming it") {
+  const auto weight = torch::ones({4});
+  const auto bias = torch::zeros({4});
+  auto mean = torch::zeros({8});
+  auto var = torch::ones({8});
+  const auto contiguous = torch::randn({4, 4, 2, 3, 3});
+  CHECK_FALSE(kernels_apply(contiguous, torch::MemoryFormat::Contiguous, weight, bias, mean, var));
+  CHECK_FALSE(kernels_apply(contiguous.to(torch::kDouble), torch::MemoryFormat::ChannelsLast3d,
+                            weight, bias, mean, var));
+  CHECK_FALSE(kernels_apply(contiguous, torch::MemoryFormat::ChannelsLast3d,
+                            weight.to(torch::kHalf), bias, mean, var));
+  CHECK_THROWS_WITH(
+      kernels_batched_forward(contiguous, weight, bias, mean, var, 2, 0.1, 1e-5, nullptr),
+      doctest::Contains("expected a channels-last-3d tensor"));
+  const auto x = contiguous.contiguous(torch::MemoryFormat::ChannelsLast3d);
+  CHECK_THROWS_WITH(kernels_batched_forward(x, weight, bias, mean, var, 3, 0.1, 1e-5, nullptr),
+                    doctest::Contains("3 splits of a batch of 4"));
+  const auto forward = kernels_batched_forward(x, weight, bias, mean, var, 2, 0.1, 1e-5, nullptr);
+  CHECK_THROWS_WITH(kernels_batched_backward(x, torch::randn({4, 4, 2, 3, 3}), weight, forward.mean,
+                                             forward.inverse_std, nullptr),
+                    doctest::Contains("beside the activations"));
 }
