@@ -1,0 +1,87 @@
+// The emulated CUDA runtime (cuda_emulation/) that runs sub-batch BN's kernels on the CPU, tested
+// with kernels made to show what it must do: every thread of every block at its own place, shared
+// memory per block, a missing barrier visible in one of the two thread orders, a barrier that
+// some threads skip and a launch CUDA would refuse reported as failures.
+
+#include <cuda_runtime.h>
+#include <doctest/doctest.h>
+
+#include <vector>
+
+namespace {
+
+__global__ void place_kernel(unsigned* places) {
+  const unsigned block = (blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x;
+  const unsigned thread = (threadIdx.z * blockDim.y + threadIdx.y) * blockDim.x + threadIdx.x;
+  const unsigned threads = blockDim.x * blockDim.y * blockDim.z;
+  // Offset by one, so that a thread that never ran leaves a zero.
+  places[block * threads + thread] = block * threads + thread + 1;
+}
+
+// Each block's sum through shared memory, read by thread 0.
+template <bool Barrier>
+__global__ void block_sum_kernel(const int* values, int* sums) {
+  __shared__ int shared[64];
+  shared[threadIdx.x] = values[blockIdx.x * blockDim.x + threadIdx.x];
+  if constexpr (Barrier) __syncthreads();
+  if (threadIdx.x != 0) return;
+  int sum = 0;
+  for (unsigned t = 0; t < blockDim.x; ++t) sum += shared[t];
+  sums[blockIdx.x] = sum;
+}
+
+__global__ void skipped_barrier_kernel() {
+  if (threadIdx.x == 0) return;
+  __syncthreads();
+}
+
+template <typename... Parameters>
+cudaError_t run(void (*kernel)(Parameters...), dim3 grid, dim3 block, Parameters... arguments) {
+  void* pointers[] = {&arguments..., nullptr};
+  return cudaLaunchKernel(kernel, grid, block, pointers, 0, nullptr);
+}
+
+std::vector<int> block_sums(void (*kernel)(const int*, int*), cuda_emulation::thread_order order) {
+  std::vector<int> values(4 * 64);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>(i * i % 97);
+  std::vector<int> sums(4, -1);
+  cuda_emulation::order = order;
+  const auto error =
+      run(kernel, dim3(4), dim3(64), static_cast<const int*>(values.data()), sums.data());
+  cuda_emulation::order = cuda_emulation::thread_order::ascending;
+  REQUIRE(error == cudaSuccess);
+  return sums;
+}
+
+}  // namespace
+
+TEST_CASE("the CUDA emulation runs every thread of every block once, at its own place") {
+  const dim3 grid(3, 2, 2);
+  const dim3 block(4, 3, 2);
+  std::vector<unsigned> places(12 * 24, 0);
+  REQUIRE(run(place_kernel, grid, block, places.data()) == cudaSuccess);
+  for (std::size_t i = 0; i < places.size(); ++i) CHECK(places[i] == i + 1);
+}
+
+TEST_CASE("the CUDA emulation shows a missing barrier in one of its two thread orders") {
+  const auto expected = [] {
+    std::vector<int> sums(4, 0);
+    for (int i = 0; i < 4 * 64; ++i) sums[static_cast<std::size_t>(i / 64)] += i * i % 97;
+    return sums;
+  }();
+  using cuda_emulation::thread_order;
+  CHECK(block_sums(block_sum_kernel<true>, thread_order::ascending) == expected);
+  CHECK(block_sums(block_sum_kernel<true>, thread_order::descending) == expected);
+  // Thread 0 reads first in ascending order, before the others have written, and last in
+  // descending order.
+  CHECK(block_sums(block_sum_kernel<false>, thread_order::ascending) != expected);
+  CHECK(block_sums(block_sum_kernel<false>, thread_order::descending) == expected);
+}
+
+TEST_CASE("the CUDA emulation fails a barrier some threads skip, and launches CUDA refuses") {
+  CHECK(run(skipped_barrier_kernel, dim3(2), dim3(32)) == cudaErrorLaunchFailure);
+  CHECK(std::string(cudaGetErrorString(cudaErrorLaunchFailure)).find("__syncthreads") !=
+        std::string::npos);
+  CHECK(run(skipped_barrier_kernel, dim3(1), dim3(2048)) == cudaErrorInvalidConfiguration);
+  CHECK(run(skipped_barrier_kernel, dim3(1, 70000), dim3(32)) == cudaErrorInvalidConfiguration);
+}
