@@ -221,8 +221,9 @@ __global__ void __launch_bounds__(block_threads)
   affine_parts[layout.splits * layout.channels + i] = result.bias_part;
 }
 
+// Keeps the arguments out of deduction, so that the kernel alone fixes their types.
 template <typename T>
-struct same {
+struct type_identity {
   using type = T;
 };
 
@@ -231,10 +232,12 @@ struct same {
 // parameter types here, where <<<>>> would have converted them.
 template <typename... Parameters>
 const char* launch(void (*kernel)(Parameters...), dim3 grid, dim3 block, cudaStream_t stream,
-                   typename same<Parameters>::type... arguments) {
+                   typename type_identity<Parameters>::type... arguments) {
   void* pointers[] = {&arguments...};
   const cudaError_t error = cudaLaunchKernel(kernel, grid, block, pointers, 0, stream);
-  return error == cudaSuccess ? nullptr : cudaGetErrorString(error);
+  if (error == cudaSuccess) return nullptr;
+  cudaGetLastError();  // taken: LibTorch's next check would blame its own kernel for it
+  return cudaGetErrorString(error);
 }
 
 struct launch_shape {
@@ -259,14 +262,14 @@ const char* launch_forward_statistics(const void* x, const split_layout& layout,
                                       float momentum, float* running_mean, float* running_var,
                                       float* scratch, float* mean, float* inverse_std, float* scale,
                                       float* shift, cudaStream_t stream) {
-  const launch_shape l = launch_for(layout);
-  if (const char* error = launch(forward_moments_kernel<T>, l.grid, l.block, stream,
-                                 static_cast<const T*>(x), layout, l.plan, scratch)) {
+  const launch_shape shape = launch_for(layout);
+  if (const char* error = launch(forward_moments_kernel<T>, shape.grid, shape.block, stream,
+                                 static_cast<const T*>(x), layout, shape.plan, scratch)) {
     return error;
   }
-  return launch(forward_finalize_kernel, l.combining, l.block, stream, layout, l.plan, scratch,
-                weight, bias, epsilon, momentum, running_mean, running_var, mean, inverse_std,
-                scale, shift);
+  return launch(forward_finalize_kernel, shape.combining, shape.block, stream, layout, shape.plan,
+                scratch, weight, bias, epsilon, momentum, running_mean, running_var, mean,
+                inverse_std, scale, shift);
 }
 
 template <typename T>
@@ -274,27 +277,27 @@ const char* launch_backward_coefficients(const void* x, const void* dy, const sp
                                          const float* mean, const float* inverse_std,
                                          const float* weight, float* scratch, float* a, float* b,
                                          float* c, float* affine_parts, cudaStream_t stream) {
-  const launch_shape l = launch_for(layout);
+  const launch_shape shape = launch_for(layout);
   if (const char* error =
-          launch(backward_sums_kernel<T>, l.grid, l.block, stream, static_cast<const T*>(x),
-                 static_cast<const T*>(dy), mean, layout, l.plan, scratch)) {
+          launch(backward_sums_kernel<T>, shape.grid, shape.block, stream, static_cast<const T*>(x),
+                 static_cast<const T*>(dy), mean, layout, shape.plan, scratch)) {
     return error;
   }
-  return launch(backward_finalize_kernel, l.combining, l.block, stream, layout, l.plan, scratch,
-                mean, inverse_std, weight, a, b, c, affine_parts);
+  return launch(backward_finalize_kernel, shape.combining, shape.block, stream, layout, shape.plan,
+                scratch, mean, inverse_std, weight, a, b, c, affine_parts);
 }
 
 template <typename T>
 const char* launch_affine(const void* p, const float* a, const void* q, const float* b,
                           const float* c, const split_layout& layout, void* out,
                           cudaStream_t stream) {
-  const launch_shape l = launch_for(layout);
+  const launch_shape shape = launch_for(layout);
   if (q != nullptr) {
-    return launch(affine_kernel<T, true>, l.grid, l.block, stream, static_cast<const T*>(p), a,
-                  static_cast<const T*>(q), b, c, layout, l.plan, static_cast<T*>(out));
+    return launch(affine_kernel<T, true>, shape.grid, shape.block, stream, static_cast<const T*>(p),
+                  a, static_cast<const T*>(q), b, c, layout, shape.plan, static_cast<T*>(out));
   }
-  return launch(affine_kernel<T, false>, l.grid, l.block, stream, static_cast<const T*>(p), a,
-                nullptr, nullptr, c, layout, l.plan, static_cast<T*>(out));
+  return launch(affine_kernel<T, false>, shape.grid, shape.block, stream, static_cast<const T*>(p),
+                a, nullptr, nullptr, c, layout, shape.plan, static_cast<T*>(out));
 }
 
 }  // namespace

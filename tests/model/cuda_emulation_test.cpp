@@ -1,7 +1,7 @@
 // The emulated CUDA runtime (cuda_emulation/) that runs sub-batch BN's kernels on the CPU, tested
-// with kernels made to show what it must do: every thread of every block at its own place, shared
-// memory per block, a missing barrier visible in one of the two thread orders, a barrier that
-// some threads skip and a launch CUDA would refuse reported as failures.
+// with kernels made to show what it must do: every thread of every block at its own place, a
+// missing barrier, or a block that depends on another, visible in one of the two orders, a barrier
+// that some threads skip and a launch CUDA would refuse reported as failures.
 
 #include <cuda_runtime.h>
 #include <doctest/doctest.h>
@@ -30,6 +30,11 @@ __global__ void block_sum_kernel(const int* values, int* sums) {
   sums[blockIdx.x] = sum;
 }
 
+// Reads what the block before it wrote: right only when blocks run in ascending order.
+__global__ void chained_blocks_kernel(int* values) {
+  if (threadIdx.x == 0) values[blockIdx.x + 1] = values[blockIdx.x] + 1;
+}
+
 __global__ void skipped_barrier_kernel() {
   if (threadIdx.x == 0) return;
   __syncthreads();
@@ -45,11 +50,9 @@ std::vector<int> block_sums(void (*kernel)(const int*, int*), cuda_emulation::th
   std::vector<int> values(4 * 64);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>(i * i % 97);
   std::vector<int> sums(4, -1);
-  cuda_emulation::order = order;
-  const auto error =
-      run(kernel, dim3(4), dim3(64), static_cast<const int*>(values.data()), sums.data());
-  cuda_emulation::order = cuda_emulation::thread_order::ascending;
-  REQUIRE(error == cudaSuccess);
+  const cuda_emulation::scoped_order scoped(order);
+  REQUIRE(run(kernel, dim3(4), dim3(64), static_cast<const int*>(values.data()), sums.data()) ==
+          cudaSuccess);
   return sums;
 }
 
@@ -76,6 +79,16 @@ TEST_CASE("the CUDA emulation shows a missing barrier in one of its two thread o
   // descending order.
   CHECK(block_sums(block_sum_kernel<false>, thread_order::ascending) != expected);
   CHECK(block_sums(block_sum_kernel<false>, thread_order::descending) == expected);
+}
+
+TEST_CASE("the CUDA emulation shows a block that reads another block's results") {
+  using cuda_emulation::thread_order;
+  for (const auto order : {thread_order::ascending, thread_order::descending}) {
+    const cuda_emulation::scoped_order scoped(order);
+    std::vector<int> values(5, 0);
+    REQUIRE(run(chained_blocks_kernel, dim3(4), dim3(8), values.data()) == cudaSuccess);
+    CHECK((values == std::vector<int>{0, 1, 2, 3, 4}) == (order == thread_order::ascending));
+  }
 }
 
 TEST_CASE("the CUDA emulation fails a barrier some threads skip, and launches CUDA refuses") {

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/cuda_emulation/cuda_runtime.h"
+#include "model/cuda_emulation/cuda_emulation_order.hpp"
 #include "model/split_batch_norm.hpp"
 #include "model/split_batch_norm_kernel_calls.hpp"
 
@@ -29,14 +29,14 @@ struct kernel_results {
 
 kernel_results run_kernels(const torch::Tensor& x, const torch::Tensor& dy,
                            const torch::Tensor& weight, const torch::Tensor& bias,
-                           std::int64_t splits) {
+                           std::int64_t splits, double epsilon) {
   kernel_results r;
   r.running_mean = torch::zeros({splits * x.size(1)});
   r.running_var = torch::ones({splits * x.size(1)});
   REQUIRE(kernels_apply(x, torch::MemoryFormat::ChannelsLast3d, weight, bias, r.running_mean,
                         r.running_var));
   const auto forward = kernels_batched_forward(x, weight, bias, r.running_mean, r.running_var,
-                                               splits, 0.1, 1e-5, nullptr);
+                                               splits, 0.1, epsilon, nullptr);
   const auto backward =
       kernels_batched_backward(x, dy, weight, forward.mean, forward.inverse_std, nullptr);
   r.output = forward.output;
@@ -54,14 +54,17 @@ void check_against_the_cpu(torch::ScalarType type) {
   struct example {
     std::vector<std::int64_t> shape;
     int splits;
+    double epsilon = 1e-5;
   };
   // Two channel blocks with the second partly idle, few channels, one channel, many channels,
-  // an odd count, and splits of 2,048 rows that each thread walks in steps of ten.
-  const std::vector<example> examples = {{{16, 40, 2, 5, 5}, 4}, {{8, 3, 4, 6, 6}, 8},
-                                         {{32, 1, 2, 4, 4}, 16}, {{4, 256, 1, 8, 8}, 2},
-                                         {{6, 33, 3, 7, 7}, 3},  {{2, 24, 8, 16, 16}, 2}};
+  // an odd count, splits of 2,048 rows that each thread walks in steps of ten, and launches of
+  // one block. An epsilon of 0.5 against a variance of about 4 shows whether it is added.
+  const std::vector<example> examples = {{{16, 40, 2, 5, 5}, 4},    {{8, 3, 4, 6, 6}, 8},
+                                         {{32, 1, 2, 4, 4}, 16},    {{4, 256, 1, 8, 8}, 2, 0.5},
+                                         {{6, 33, 3, 7, 7}, 3},     {{2, 24, 8, 16, 16}, 2},
+                                         {{2, 16, 2, 4, 4}, 1, 0.5}};
   const auto channels_last = torch::MemoryFormat::ChannelsLast3d;
-  for (const auto& [shape, splits] : examples) {
+  for (const auto& [shape, splits, epsilon] : examples) {
     CAPTURE(splits);
     CAPTURE(shape[1]);
     torch::manual_seed(23);
@@ -71,11 +74,14 @@ void check_against_the_cpu(torch::ScalarType type) {
     const auto weight = torch::rand({shape[1]}) + 0.5;
     const auto bias = torch::randn({shape[1]});
 
-    cuda_emulation::order = cuda_emulation::thread_order::ascending;
-    const auto ascending = run_kernels(x, dy, weight, bias, splits);
-    cuda_emulation::order = cuda_emulation::thread_order::descending;
-    const auto r = run_kernels(x, dy, weight, bias, splits);
-    cuda_emulation::order = cuda_emulation::thread_order::ascending;
+    const auto ascending = [&] {
+      const cuda_emulation::scoped_order order(cuda_emulation::thread_order::ascending);
+      return run_kernels(x, dy, weight, bias, splits, epsilon);
+    }();
+    const auto r = [&] {
+      const cuda_emulation::scoped_order order(cuda_emulation::thread_order::descending);
+      return run_kernels(x, dy, weight, bias, splits, epsilon);
+    }();
     CHECK(same_bits(ascending.output, r.output));
     CHECK(same_bits(ascending.grad_input, r.grad_input));
     CHECK(same_bits(ascending.grad_weight, r.grad_weight));
@@ -92,7 +98,7 @@ void check_against_the_cpu(torch::ScalarType type) {
     auto reference_mean = torch::zeros({splits * shape[1]});
     auto reference_var = torch::ones({splits * shape[1]});
     const auto reference = split_batch_norm(input, reference_weight, reference_bias, reference_mean,
-                                            reference_var, splits, 0.1, 1e-5);
+                                            reference_var, splits, 0.1, epsilon);
     const auto grads = torch::autograd::grad({reference}, {input, reference_weight, reference_bias},
                                              {dy.to(torch::kFloat)});
     // The activations' results are stored in their type: one rounding of the float result.

@@ -5,33 +5,47 @@
 //
 // A launch runs its blocks one after the other. A block's threads are fibers on the calling
 // thread, each running the kernel until it calls __syncthreads() or returns; when every thread
-// waits at the barrier, all go on. So `__shared__` variables can be function statics: one block
-// at a time uses them. The threads of a phase run in ascending or descending order
-// (cuda_emulation::order): a kernel that reads shared memory another thread writes without a
-// barrier between them sees a different value in one of the two orders, and one that runs
-// __syncthreads() where some of its block's threads have returned is a launch failure.
+// waits at the barrier, all go on. So `__shared__` variables can be function statics, in a section
+// of their own that is filled with ones (NaN as floats) before each block, as a GPU leaves shared
+// memory undefined: one block at a time uses them. Blocks, and a block's threads between barriers,
+// run in ascending or descending order (cuda_emulation_order.hpp): a kernel that reads shared
+// memory another thread writes without a barrier between them sees a different value in one of
+// the two orders, and one that runs __syncthreads() where some of its block's threads have
+// returned is a launch failure.
 //
 // Not emulated: warps and their intrinsics, atomics, dynamic shared memory, streams (a launch
-// finishes before cudaLaunchKernel returns), device memory (kernels get host pointers).
+// finishes before cudaLaunchKernel returns), device memory (kernels get host pointers),
+// __launch_bounds__. A thread runs its whole phase at once, so a race that gives the same result
+// in both orders (two threads adding into one place) is not seen. The fibers carry no sanitizer
+// annotations: the tests that use them are not run instrumented.
 
+#include <sys/mman.h>
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "cuda_emulation_order.hpp"
+
 #define __global__
 #define __device__
 #define __host__
 #define __forceinline__ inline
 #define __launch_bounds__(...)
-#define __shared__ static
+#define __shared__ static __attribute__((section("cuda_emulation_shared")))
+
+// The linker's bounds of that section; null where no file has a __shared__ variable.
+extern "C" __attribute__((weak)) char __start_cuda_emulation_shared[];
+extern "C" __attribute__((weak)) char __stop_cuda_emulation_shared[];
 
 struct dim3 {
   unsigned x = 1;
@@ -57,10 +71,6 @@ inline dim3 threadIdx;
 
 namespace cuda_emulation {
 
-enum class thread_order { ascending, descending };
-/// The order in which a block's threads run between two barriers; tests run both.
-inline thread_order order = thread_order::ascending;
-
 /// Why the last launch failed, when it did.
 inline std::string last_failure;
 
@@ -69,8 +79,30 @@ namespace detail {
 enum class thread_state { runnable, waiting, returned };
 
 inline constexpr std::size_t stack_bytes = 128 * 1024;
-// The threads' stacks, kept from launch to launch.
-inline std::vector<std::unique_ptr<char[]>> stacks;
+inline constexpr std::size_t guard_bytes = 4096;
+
+// A thread's stack, with an inaccessible page below it: an overflow faults rather than writing
+// into the next thread's stack.
+class fiber_stack {
+ public:
+  fiber_stack() {
+    void* memory = mmap(nullptr, guard_bytes + stack_bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) throw std::bad_alloc();
+    memory_ = static_cast<char*>(memory);
+    mprotect(memory_, guard_bytes, PROT_NONE);
+  }
+  ~fiber_stack() { munmap(memory_, guard_bytes + stack_bytes); }
+  fiber_stack(const fiber_stack&) = delete;
+  fiber_stack& operator=(const fiber_stack&) = delete;
+  char* bottom() const { return memory_ + guard_bytes; }
+
+ private:
+  char* memory_ = nullptr;
+};
+
+// Kept from launch to launch.
+inline std::vector<std::unique_ptr<fiber_stack>> stacks;
 
 struct block_run {
   std::function<void()> kernel;
@@ -82,7 +114,7 @@ struct block_run {
 
 inline block_run* running = nullptr;
 
-inline void thread_entry() {
+inline void thread_entry() noexcept {
   running->kernel();
   running->states[running->current] = thread_state::returned;
   // Returning resumes the scheduler (uc_link).
@@ -94,11 +126,14 @@ inline std::string run_block(block_run& run) {
   for (std::size_t t = 0; t < threads; ++t) {
     ucontext_t& context = run.contexts[t];
     getcontext(&context);
-    context.uc_stack.ss_sp = stacks[t].get();
+    context.uc_stack.ss_sp = stacks[t]->bottom();
     context.uc_stack.ss_size = stack_bytes;
     context.uc_link = &run.scheduler;
     makecontext(&context, thread_entry, 0);
     run.states[t] = thread_state::runnable;
+  }
+  if (__start_cuda_emulation_shared != nullptr) {
+    std::fill(__start_cuda_emulation_shared, __stop_cuda_emulation_shared, char(-1));
   }
   std::string failure;
   for (;;) {
@@ -164,18 +199,21 @@ cudaError_t cudaLaunchKernel(void (*kernel)(Parameters...), dim3 grid, dim3 bloc
   if (dynamic_shared_bytes != 0) {
     return fail(cudaErrorLaunchFailure, "dynamic shared memory is not emulated");
   }
+  if (running != nullptr) return fail(cudaErrorLaunchFailure, "a launch from inside a kernel");
   const auto values = copied<Parameters...>(args, std::index_sequence_for<Parameters...>{});
   block_run run;
   run.kernel = [&] { std::apply(kernel, values); };
   run.contexts.resize(threads);
   run.states.resize(threads);
-  while (stacks.size() < threads) stacks.emplace_back(new char[stack_bytes]);
+  while (stacks.size() < threads) stacks.push_back(std::make_unique<fiber_stack>());
   gridDim = grid;
   blockDim = block;
   running = &run;
   const std::size_t blocks = std::size_t{grid.x} * grid.y * grid.z;
   std::string failure;
-  for (std::size_t b = 0; b < blocks && failure.empty(); ++b) {
+  for (std::size_t n = 0; n < blocks && failure.empty(); ++n) {
+    const std::size_t b =
+        cuda_emulation::order == cuda_emulation::thread_order::ascending ? n : blocks - 1 - n;
     blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
                     static_cast<unsigned>(b / (std::size_t{grid.x} * grid.y)));
     failure = run_block(run);

@@ -1,0 +1,24 @@
+#pragma once
+// The order in which the emulated CUDA runtime (cuda_runtime.h here) runs a launch's blocks, and
+// a block's threads between two barriers. A test runs each launch in both: a read of shared memory
+// that lacks its barrier, or a read of what another block writes, gives different results.
+
+namespace cuda_emulation {
+
+enum class thread_order { ascending, descending };
+
+inline thread_order order = thread_order::ascending;
+
+/// Sets the order for as long as it lives.
+class scoped_order {
+ public:
+  explicit scoped_order(thread_order o) : previous_(order) { order = o; }
+  ~scoped_order() { order = previous_; }
+  scoped_order(const scoped_order&) = delete;
+  scoped_order& operator=(const scoped_order&) = delete;
+
+ private:
+  thread_order previous_;
+};
+
+}  // namespace cuda_emulation
