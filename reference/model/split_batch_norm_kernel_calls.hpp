@@ -3,7 +3,8 @@
 // tensors: the checks, the outputs and scratch, the launches in order, and the affine gradients
 // added over the splits. Nothing here is CUDA's: split_batch_norm_cuda.cpp calls it with CUDA
 // tensors on the current stream, and a CPU test with CPU tensors, the kernels running on emulated
-// CUDA threads (tests/model/split_batch_norm_kernels_emulated_test.cpp).
+// CUDA threads (tests/model/split_batch_norm_kernels_emulated_test.cpp). x must live where the
+// kernels run: these functions check only that the other tensors share its device.
 
 #include <torch/torch.h>
 
