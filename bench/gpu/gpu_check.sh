@@ -8,7 +8,8 @@
 #      per-GPU shapes,
 #   2. our training step captured as CUDA graphs at the same shapes, with sub-batch BN as the
 #      schedule sets it (train_graphed_step_bench),
-#   7. the same at the shapes that use sub-batch BN, with its batched computation,
+#   7. the same at the shapes that use sub-batch BN, with its batched computation; then phases 2
+#      and 7 against phase 1, shape by shape (compare_steps.py),
 #   3. the same step at PySlowFast's 8-GPU global batch in one process (TRAIN.BATCH_SIZE 64,
 #      NUM_GPUS 1: every shape 8x the clips, BN in splits of 8 clips),
 #   4. multigrid-train, standard and multigrid schedule of the same reduced Kinetics config
@@ -150,6 +151,16 @@ if want 7 && [ -x build-gpu/bin/train_graphed_step_bench ]; then
     MULTIGRID_BENCH_SHAPES=128x8x112,64x8x158,64x16x112,32x16x158,16x16x224,32x32x112,16x32x158 \
     timeout 80 build-gpu/bin/train_graphed_step_bench \
     --benchmark_out="$OUT/graphed_step_batched.json" --benchmark_out_format=json
+fi
+if { want 1 || want 2 || want 7; } && [ -s "$OUT/eager_pytorch.json" ]; then
+  steps=()
+  for file in graphed_step.json graphed_step_batched.json; do
+    [ -s "$OUT/$file" ] && steps+=("$OUT/$file")
+  done
+  if [ ${#steps[@]} -gt 0 ]; then
+    stamp "our step against eager PyTorch's, shape by shape (goal: 0.95x)"
+    python3 bench/gpu/compare_steps.py --eager "$OUT/eager_pytorch.json" "${steps[@]}"
+  fi
 fi
 if want 3 && [ -x build-gpu/bin/train_graphed_step_bench ]; then
   stamp "3. PySlowFast's 8-GPU global batch in one process (64 clips at the base shape)"
