@@ -6,9 +6,10 @@ and how many shapes reach the goal (0.95x eager PyTorch's plain-BN step).
   compare_steps.py --eager eager_pytorch.json STEP.json [STEP.json ...] [--goal 0.95]
 
 --eager is slowfast_eager.py's --json output; each STEP.json is a Google Benchmark JSON file
-(--benchmark_out). A shape a run skipped (its step failed) shows its error instead of a rate.
+(--benchmark_out). A shape a run skipped (its step failed) shows "skipped", and its error is
+listed under the table.
 """
-import argparse, json, sys
+import argparse, collections, json, os, statistics, sys
 
 
 def eager_rates(path):
@@ -17,17 +18,40 @@ def eager_rates(path):
 
 
 def step_rates(path):
-    """{shape: clips/s or an error text}, and the column's name."""
-    rates, names = {}, set()
-    for row in json.load(open(path)).get("benchmarks", []):
-        shape = row["name"].split("/")[1]
-        if row.get("error_occurred"):
-            rates[shape] = "skipped: " + row.get("error_message", "")
+    """{shape: clips/s, or why the shape has none}, and the column's name. With repetitions, a
+    shape's rate is Google Benchmark's median, else the median of its runs."""
+    name = os.path.basename(path)
+    try:
+        rows = json.load(open(path)).get("benchmarks", [])
+    except (OSError, ValueError) as error:
+        print("%s: not read (%s)" % (path, error))
+        return {}, name
+    runs, medians, failures, computations = collections.defaultdict(list), {}, {}, set()
+    for row in rows:
+        parts = row.get("name", "").split("/")
+        if len(parts) < 2:
             continue
-        rates[shape] = row["clips_per_s"]
+        shape = parts[1]
+        if row.get("error_occurred"):
+            failures[shape] = row.get("error_message", "failed")
+            continue
+        rate = row.get("clips_per_s")
+        if not isinstance(rate, (int, float)):
+            failures[shape] = "no clips_per_s"
+            continue
         label = row.get("label", "")
-        names.add(label.split("sub-batch BN ")[-1] if "sub-batch BN " in label else label)
-    return rates, ("/".join(sorted(names)) or path)
+        if "sub-batch BN " in label:
+            computations.add(label.split("sub-batch BN ")[-1])
+        if row.get("run_type") == "aggregate":
+            if row.get("aggregate_name") == "median":
+                medians[shape] = rate
+            continue
+        runs[shape].append(rate)
+    rates = {shape: float(statistics.median(values)) for shape, values in runs.items()}
+    rates.update({shape: float(rate) for shape, rate in medians.items()})
+    for shape, failure in failures.items():
+        rates.setdefault(shape, failure)
+    return rates, "/".join(sorted(computations)) or name
 
 
 def main():
@@ -49,7 +73,7 @@ def main():
         line = "%-11s %8.1f" % (shape, eager[shape])
         for rates, name in columns:
             rate = rates.get(shape)
-            if isinstance(rate, float):
+            if isinstance(rate, (int, float)):
                 ratio = rate / eager[shape]
                 line += " %14.1f %5.2f%s" % (rate, ratio, " " if ratio >= args.goal else "<")
             else:
@@ -58,7 +82,8 @@ def main():
                     errors.append("%s %s: %s" % (name, shape, rate))
         print(line)
     for rates, name in columns:
-        ratios = [(rates[s] / eager[s], s) for s in shapes if isinstance(rates.get(s), float)]
+        ratios = [(rates[s] / eager[s], s) for s in shapes
+                  if isinstance(rates.get(s), (int, float))]
         if ratios:
             lowest = min(ratios)
             print("%s: %d of %d shapes at or above %.2fx eager PyTorch; lowest %.2fx at %s" %

@@ -38,13 +38,19 @@ __device__ __forceinline__ __half rounded<__half>(float value) {
   return __float2half_rn(value);
 }
 
+// Where sum_over_thread_rows meets: two values per thread of the largest block. Static, so that
+// the launches need no size of their own and a CPU test can run these kernels as written
+// (tests/model/cuda_emulation); at namespace scope, where that test's emulation can fill it before
+// each block as a GPU leaves it undefined (GCC ignores its section on a function template's).
+constexpr int most_thread_values = 2;
+__shared__ float thread_row_values[most_thread_values * block_threads];
+
 // Adds the block's per-thread values over its thread rows, in a fixed order so that a step gives
 // the same sums every time; thread row 0 holds the results. Every thread of the block calls it.
-// Static shared memory, sized for the largest block, rather than dynamic: a CPU test runs these
-// kernels as written (tests/model/cuda_emulation), and the launches need no size of their own.
 template <int Count>
 __device__ void sum_over_thread_rows(float (&values)[Count]) {
-  __shared__ float shared[Count * block_threads];
+  static_assert(Count <= most_thread_values);
+  float* const shared = thread_row_values;
   const unsigned threads = blockDim.x * blockDim.y;
   const unsigned slot = threadIdx.y * blockDim.x + threadIdx.x;
   for (int v = 0; v < Count; ++v) shared[v * threads + slot] = values[v];

@@ -1,7 +1,8 @@
 // The emulated CUDA runtime (cuda_emulation/) that runs sub-batch BN's kernels on the CPU, tested
-// with kernels made to show what it must do: every thread of every block at its own place, a
-// missing barrier, or a block that depends on another, visible in one of the two orders, a barrier
-// that some threads skip and a launch CUDA would refuse reported as failures.
+// with kernels made to show what it must do: every thread of every block at its own place, shared
+// memory filled before each block, a missing barrier, or a block that depends on another,
+// visible in one of the two orders, a barrier that some threads skip, a launch from a kernel and
+// a launch CUDA would refuse reported as failures.
 
 #include <cuda_runtime.h>
 #include <doctest/doctest.h>
@@ -18,10 +19,13 @@ __global__ void place_kernel(unsigned* places) {
   places[block * threads + thread] = block * threads + thread + 1;
 }
 
+// At namespace scope, where the emulation fills shared memory before each block (cuda_runtime.h).
+__shared__ int block_values[64];
+
 // Each block's sum through shared memory, read by thread 0.
 template <bool Barrier>
 __global__ void block_sum_kernel(const int* values, int* sums) {
-  __shared__ int shared[64];
+  int* const shared = block_values;
   shared[threadIdx.x] = values[blockIdx.x * blockDim.x + threadIdx.x];
   if constexpr (Barrier) __syncthreads();
   if (threadIdx.x != 0) return;
@@ -35,6 +39,24 @@ __global__ void chained_blocks_kernel(int* values) {
   if (threadIdx.x == 0) values[blockIdx.x + 1] = values[blockIdx.x] + 1;
 }
 
+// What each thread finds in shared memory before writing to it, one kernel's own and one at
+// namespace scope.
+__global__ void first_read_kernel(int* found) {
+  __shared__ int own[8];
+  const unsigned i = blockIdx.x * blockDim.x + threadIdx.x;
+  found[2 * i] = own[threadIdx.x];
+  found[2 * i + 1] = block_values[threadIdx.x];
+  __syncthreads();
+  own[threadIdx.x] = 7;
+  block_values[threadIdx.x] = 7;
+}
+
+__global__ void nested_launch_kernel(cudaError_t* error) {
+  if (threadIdx.x != 0) return;
+  void* arguments[] = {&error};
+  *error = cudaLaunchKernel(nested_launch_kernel, dim3(1), dim3(1), arguments, 0, nullptr);
+}
+
 __global__ void skipped_barrier_kernel() {
   if (threadIdx.x == 0) return;
   __syncthreads();
@@ -46,7 +68,7 @@ cudaError_t run(void (*kernel)(Parameters...), dim3 grid, dim3 block, Parameters
   return cudaLaunchKernel(kernel, grid, block, pointers, 0, nullptr);
 }
 
-std::vector<int> block_sums(void (*kernel)(const int*, int*), cuda_emulation::thread_order order) {
+std::vector<int> block_sums(void (*kernel)(const int*, int*), cuda_emulation::run_order order) {
   std::vector<int> values(4 * 64);
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int>(i * i % 97);
   std::vector<int> sums(4, -1);
@@ -72,26 +94,36 @@ TEST_CASE("the CUDA emulation shows a missing barrier in one of its two thread o
     for (int i = 0; i < 4 * 64; ++i) sums[static_cast<std::size_t>(i / 64)] += i * i % 97;
     return sums;
   }();
-  using cuda_emulation::thread_order;
-  CHECK(block_sums(block_sum_kernel<true>, thread_order::ascending) == expected);
-  CHECK(block_sums(block_sum_kernel<true>, thread_order::descending) == expected);
+  using cuda_emulation::run_order;
+  CHECK(block_sums(block_sum_kernel<true>, run_order::ascending) == expected);
+  CHECK(block_sums(block_sum_kernel<true>, run_order::descending) == expected);
   // Thread 0 reads first in ascending order, before the others have written, and last in
   // descending order.
-  CHECK(block_sums(block_sum_kernel<false>, thread_order::ascending) != expected);
-  CHECK(block_sums(block_sum_kernel<false>, thread_order::descending) == expected);
+  CHECK(block_sums(block_sum_kernel<false>, run_order::ascending) != expected);
+  CHECK(block_sums(block_sum_kernel<false>, run_order::descending) == expected);
 }
 
 TEST_CASE("the CUDA emulation shows a block that reads another block's results") {
-  using cuda_emulation::thread_order;
-  for (const auto order : {thread_order::ascending, thread_order::descending}) {
+  using cuda_emulation::run_order;
+  for (const auto order : {run_order::ascending, run_order::descending}) {
     const cuda_emulation::scoped_order scoped(order);
     std::vector<int> values(5, 0);
     REQUIRE(run(chained_blocks_kernel, dim3(4), dim3(8), values.data()) == cudaSuccess);
-    CHECK((values == std::vector<int>{0, 1, 2, 3, 4}) == (order == thread_order::ascending));
+    CHECK((values == std::vector<int>{0, 1, 2, 3, 4}) == (order == run_order::ascending));
   }
 }
 
+TEST_CASE(
+    "the CUDA emulation fills shared memory before each block, as a GPU leaves it undefined") {
+  std::vector<int> found(2 * 3 * 8, 0);
+  REQUIRE(run(first_read_kernel, dim3(3), dim3(8), found.data()) == cudaSuccess);
+  for (const int value : found) CHECK(value == -1);
+}
+
 TEST_CASE("the CUDA emulation fails a barrier some threads skip, and launches CUDA refuses") {
+  cudaError_t nested = cudaSuccess;
+  REQUIRE(run(nested_launch_kernel, dim3(1), dim3(2), &nested) == cudaSuccess);
+  CHECK(nested == cudaErrorLaunchFailure);
   CHECK(run(skipped_barrier_kernel, dim3(2), dim3(32)) == cudaErrorLaunchFailure);
   CHECK(std::string(cudaGetErrorString(cudaErrorLaunchFailure)).find("__syncthreads") !=
         std::string::npos);

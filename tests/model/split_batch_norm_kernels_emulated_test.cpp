@@ -1,9 +1,9 @@
 // Sub-batch BN's CUDA kernels (split_batch_norm_kernels.cu) as written, run on the CPU by the
 // emulated CUDA runtime of cuda_emulation/: every block, every thread, every barrier, in float,
 // bf16 and half, through the calls the CUDA path makes (split_batch_norm_kernel_calls.hpp), against
-// sub-batch BN on the CPU. Each launch runs twice, its threads in ascending and in descending order
-// between barriers: a read of shared memory that lacks its barrier gives different results in the
-// two, and the kernels' fixed-order sums must give the same bits in both.
+// sub-batch BN on the CPU. Each launch runs twice, its blocks, and its threads between barriers, in
+// ascending and in descending order: a read of shared memory that lacks its barrier gives
+// different results in the two, and the kernels' fixed-order sums must give the same bits in both.
 
 #include <doctest/doctest.h>
 
@@ -75,11 +75,11 @@ void check_against_the_cpu(torch::ScalarType type) {
     const auto bias = torch::randn({shape[1]});
 
     const auto ascending = [&] {
-      const cuda_emulation::scoped_order order(cuda_emulation::thread_order::ascending);
+      const cuda_emulation::scoped_order order(cuda_emulation::run_order::ascending);
       return run_kernels(x, dy, weight, bias, splits, epsilon);
     }();
     const auto r = [&] {
-      const cuda_emulation::scoped_order order(cuda_emulation::thread_order::descending);
+      const cuda_emulation::scoped_order order(cuda_emulation::run_order::descending);
       return run_kernels(x, dy, weight, bias, splits, epsilon);
     }();
     CHECK(same_bits(ascending.output, r.output));

@@ -5,20 +5,20 @@
 
 namespace cuda_emulation {
 
-enum class thread_order { ascending, descending };
+enum class run_order { ascending, descending };
 
-inline thread_order order = thread_order::ascending;
+inline run_order order = run_order::ascending;
 
 /// Sets the order for as long as it lives.
 class scoped_order {
  public:
-  explicit scoped_order(thread_order o) : previous_(order) { order = o; }
+  explicit scoped_order(run_order o) : previous_(order) { order = o; }
   ~scoped_order() { order = previous_; }
   scoped_order(const scoped_order&) = delete;
   scoped_order& operator=(const scoped_order&) = delete;
 
  private:
-  thread_order previous_;
+  run_order previous_;
 };
 
 }  // namespace cuda_emulation

@@ -5,9 +5,11 @@
 //
 // A launch runs its blocks one after the other. A block's threads are fibers on the calling
 // thread, each running the kernel until it calls __syncthreads() or returns; when every thread
-// waits at the barrier, all go on. So `__shared__` variables can be function statics, in a section
-// of their own that is filled with ones (NaN as floats) before each block, as a GPU leaves shared
-// memory undefined: one block at a time uses them. Blocks, and a block's threads between barriers,
+// waits at the barrier, all go on. So `__shared__` variables can be statics: one block at a time
+// uses them. They go in a section of their own that is filled with ones (NaN as floats) before
+// each block, as a GPU leaves shared memory undefined; GCC ignores that section on a function
+// template's statics, so shared memory that must be filled is declared at namespace scope or in
+// a kernel that is not a template. Blocks, and a block's threads between barriers,
 // run in ascending or descending order (cuda_emulation_order.hpp): a kernel that reads shared
 // memory another thread writes without a barrier between them sees a different value in one of
 // the two orders, and one that runs __syncthreads() where some of its block's threads have
@@ -21,6 +23,7 @@
 
 #include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstddef>
@@ -79,25 +82,28 @@ namespace detail {
 enum class thread_state { runnable, waiting, returned };
 
 inline constexpr std::size_t stack_bytes = 128 * 1024;
-inline constexpr std::size_t guard_bytes = 4096;
 
-// A thread's stack, with an inaccessible page below it: an overflow faults rather than writing
-// into the next thread's stack.
+// A thread's stack, with an inaccessible page below it (stacks grow down on the machines this runs
+// on): an overflow faults rather than writing into the next thread's stack.
 class fiber_stack {
  public:
-  fiber_stack() {
-    void* memory = mmap(nullptr, guard_bytes + stack_bytes, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  fiber_stack() : guard_(static_cast<std::size_t>(sysconf(_SC_PAGESIZE))) {
+    void* memory = mmap(nullptr, guard_ + stack_bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (memory == MAP_FAILED) throw std::bad_alloc();
     memory_ = static_cast<char*>(memory);
-    mprotect(memory_, guard_bytes, PROT_NONE);
+    if (mprotect(memory_, guard_, PROT_NONE) != 0) {
+      munmap(memory_, guard_ + stack_bytes);
+      throw std::bad_alloc();
+    }
   }
-  ~fiber_stack() { munmap(memory_, guard_bytes + stack_bytes); }
+  ~fiber_stack() { munmap(memory_, guard_ + stack_bytes); }
   fiber_stack(const fiber_stack&) = delete;
   fiber_stack& operator=(const fiber_stack&) = delete;
-  char* bottom() const { return memory_ + guard_bytes; }
+  char* bottom() const { return memory_ + guard_; }
 
  private:
+  std::size_t guard_;
   char* memory_ = nullptr;
 };
 
@@ -138,7 +144,7 @@ inline std::string run_block(block_run& run) {
   std::string failure;
   for (;;) {
     for (std::size_t n = 0; n < threads; ++n) {
-      const std::size_t t = order == thread_order::ascending ? n : threads - 1 - n;
+      const std::size_t t = order == run_order::ascending ? n : threads - 1 - n;
       if (run.states[t] != thread_state::runnable) continue;
       threadIdx = dim3(static_cast<unsigned>(t % blockDim.x),
                        static_cast<unsigned>(t / blockDim.x % blockDim.y),
@@ -213,7 +219,7 @@ cudaError_t cudaLaunchKernel(void (*kernel)(Parameters...), dim3 grid, dim3 bloc
   std::string failure;
   for (std::size_t n = 0; n < blocks && failure.empty(); ++n) {
     const std::size_t b =
-        cuda_emulation::order == cuda_emulation::thread_order::ascending ? n : blocks - 1 - n;
+        cuda_emulation::order == cuda_emulation::run_order::ascending ? n : blocks - 1 - n;
     blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y),
                     static_cast<unsigned>(b / (std::size_t{grid.x} * grid.y)));
     failure = run_block(run);
