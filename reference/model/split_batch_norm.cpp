@@ -274,30 +274,6 @@ void choose_split_batch_norm_method(std::optional<split_batch_norm_method> metho
   chosen_method = method;
 }
 
-const char* split_batch_norm_method_name(split_batch_norm_method method) {
-  switch (method) {
-    case split_batch_norm_method::in_place:
-      return "in_place";
-    case split_batch_norm_method::regrouped:
-      return "regrouped";
-    case split_batch_norm_method::batched:
-      return "batched";
-  }
-  return "unknown";
-}
-
-split_batch_norm_method split_batch_norm_method_named(const std::string& name) {
-  constexpr split_batch_norm_method methods[] = {split_batch_norm_method::in_place,
-                                                 split_batch_norm_method::regrouped,
-                                                 split_batch_norm_method::batched};
-  std::string choices;
-  for (const auto method : methods) {
-    if (name == split_batch_norm_method_name(method)) return method;
-    choices += std::string(choices.empty() ? "" : ", ") + split_batch_norm_method_name(method);
-  }
-  throw std::invalid_argument("sub-batch BN computation '" + name + "': use one of " + choices);
-}
-
 torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,
                                const torch::Tensor& bias, const torch::Tensor& split_running_mean,
                                const torch::Tensor& split_running_var, int splits, double momentum,

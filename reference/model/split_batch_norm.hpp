@@ -26,6 +26,8 @@
 #include <optional>
 #include <string>
 
+#include "model/split_batch_norm_method.hpp"
+
 namespace multigrid::reference {
 
 /// Training forward of sub-batch BN: normalises each split with its own batch statistics, updates
@@ -37,9 +39,6 @@ torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& 
                                const torch::Tensor& split_running_var, int splits, double momentum,
                                double epsilon);
 
-/// The three computations, for the device's default or a benchmark's choice.
-enum class split_batch_norm_method { in_place, regrouped, batched };
-
 /// The computation split_batch_norm uses on `device`: in_place on the CPU, regrouped on CUDA,
 /// unless one was chosen for every device.
 split_batch_norm_method split_batch_norm_method_for(const torch::Device& device);
@@ -47,10 +46,6 @@ split_batch_norm_method split_batch_norm_method_for(const torch::Device& device)
 /// default again). For benchmarks that time the computations against each other; not
 /// thread-safe against concurrent forward passes.
 void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method);
-/// "in_place", "regrouped" or "batched".
-const char* split_batch_norm_method_name(split_batch_norm_method method);
-/// The computation of that name; an error naming the choices otherwise.
-split_batch_norm_method split_batch_norm_method_named(const std::string& name);
 
 /// The regrouped computation, whatever the device; exposed so that the CPU's tests check it
 /// against the in-place one.

@@ -84,6 +84,16 @@ distributed_backend read_backend(const config_tree& tree) {
   tree.fail(keys::dist_backend, "must be nccl or gloo");
 }
 
+std::optional<split_batch_norm_method> read_sub_batch_computation(const config_tree& tree) {
+  const auto name = tree.get(keys::bn_sub_batch_computation);
+  if (name == "auto") return std::nullopt;
+  try {
+    return split_batch_norm_method_named(name);
+  } catch (const std::invalid_argument&) {
+    tree.fail(keys::bn_sub_batch_computation, "must be auto, " + split_batch_norm_method_choices());
+  }
+}
+
 }  // namespace
 
 train_config read_train_config(const config_tree& tree) {
@@ -116,6 +126,7 @@ train_config read_train_config(const config_tree& tree) {
   if (cfg.output_dir.empty()) tree.fail(keys::output_dir, "must name a folder");
   cfg.backend = read_backend(tree);
   cfg.device = read_device(tree);
+  cfg.sub_batch_computation = read_sub_batch_computation(tree);
   if (cfg.train.cuda_graphs && cfg.device == device_choice::cpu) {
     tree.fail(keys::train_cuda_graphs, "needs DEVICE cuda or auto; this run has DEVICE cpu");
   }

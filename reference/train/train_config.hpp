@@ -3,9 +3,11 @@
 // PySlowFast's defaults (slowfast/config/defaults.py) and a few of our own. docs/training.md lists
 // every key. A value the trainer cannot honour is a config_error naming the key and the value.
 
+#include <optional>
 #include <string>
 
 #include "config/config_tree.hpp"
+#include "model/split_batch_norm_method.hpp"
 
 namespace multigrid::reference {
 
@@ -71,7 +73,9 @@ struct train_config {
   std::string output_dir = ".";  ///< OUTPUT_DIR
   distributed_backend backend = distributed_backend::nccl;  ///< DIST_BACKEND
   device_choice device = device_choice::automatic;          ///< DEVICE (ours)
-  double distributed_timeout_seconds = 600;                 ///< DIST_TIMEOUT_SECONDS (ours)
+  /// BN.SUB_BATCH_COMPUTATION (ours); none: each device's default.
+  std::optional<split_batch_norm_method> sub_batch_computation;
+  double distributed_timeout_seconds = 600;  ///< DIST_TIMEOUT_SECONDS (ours)
 
   /// Processes the job runs: NUM_GPUS, or one for PySlowFast's CPU mode (NUM_GPUS 0).
   int processes() const noexcept { return num_gpus > 0 ? num_gpus : 1; }

@@ -28,6 +28,7 @@
 #include "model/precise_batch_norm.hpp"
 #include "model/slowfast.hpp"
 #include "model/spatial_strides.hpp"
+#include "model/split_batch_norm.hpp"
 #include "report/atomic_file.hpp"
 #include "report/schedule_report.hpp"
 #include "train/batch_norm_sync_groups.hpp"
@@ -288,6 +289,12 @@ class training_run {
       for (const auto& entry : optimizer_->groups().batch_norm) parameters.push_back(entry.tensor);
       reducer_ = std::make_unique<gradient_all_reducer>(group_, parameters);
       sync_groups_ = std::make_unique<batch_norm_sync_groups>(group_);
+    }
+    // Process-wide, as the trainer runs one model: every sub-batch BN layer computes this way.
+    choose_split_batch_norm_method(config_.train.sub_batch_computation);
+    if (config_.train.sub_batch_computation) {
+      say(keys::bn_sub_batch_computation.name() + " " +
+          split_batch_norm_method_name(*config_.train.sub_batch_computation));
     }
     step_ = std::make_unique<training_step>(model_, *optimizer_, reducer_.get(), device_);
     if (config_.train.train.cuda_graphs) {

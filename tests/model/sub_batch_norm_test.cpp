@@ -257,7 +257,7 @@ TEST_CASE("split_batch_norm uses the device's computation unless a benchmark cho
   CHECK(split_batch_norm_method_named("regrouped") == split_batch_norm_method::regrouped);
   CHECK(std::string(split_batch_norm_method_name(split_batch_norm_method::batched)) == "batched");
   CHECK_THROWS_WITH(split_batch_norm_method_named("fused"),
-                    "sub-batch BN computation 'fused': use one of in_place, regrouped, batched");
+                    "sub-batch BN computation 'fused': use in_place, regrouped or batched");
 
   // The in-place computation's backward node differs from the others' by name.
   const auto backward_name = [] {

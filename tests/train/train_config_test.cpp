@@ -69,6 +69,7 @@ TEST_CASE("an empty config gives PySlowFast's defaults") {
   CHECK(cfg.output_dir == ".");
   CHECK(cfg.backend == distributed_backend::nccl);
   CHECK(cfg.device == device_choice::automatic);
+  CHECK_FALSE(cfg.sub_batch_computation.has_value());
   CHECK_FALSE(cfg.train.cuda_graphs);
   CHECK_FALSE(cfg.train.deterministic);
   CHECK(cfg.distributed_timeout_seconds == 600);
@@ -80,7 +81,7 @@ TEST_CASE("file values and command-line overrides are read") {
       "TRAIN:\n  EVAL_PERIOD: 3\n  CUDA_GRAPHS: True\nSOLVER:\n  MOMENTUM: 0.8\n  NESTEROV: False\n"
       "NUM_GPUS: 4\nTEST:\n  BATCH_SIZE: 16\n",
       {"DEVICE", "cuda", "OUTPUT_DIR", "/tmp/run", "DIST_TIMEOUT_SECONDS", "30", "BN.WEIGHT_DECAY",
-       "0.001", "DIST_BACKEND", "gloo", "NUM_GPUS", "0"}));
+       "0.001", "DIST_BACKEND", "gloo", "NUM_GPUS", "0", "BN.SUB_BATCH_COMPUTATION", "batched"}));
   CHECK(cfg.train.eval_period == 3);
   CHECK(cfg.train.cuda_graphs);
   CHECK(cfg.optimizer.momentum == 0.8);
@@ -90,6 +91,7 @@ TEST_CASE("file values and command-line overrides are read") {
   CHECK(cfg.distributed_timeout_seconds == 30);
   CHECK(cfg.optimizer.batch_norm_weight_decay == 0.001);
   CHECK(cfg.backend == distributed_backend::gloo);
+  CHECK(cfg.sub_batch_computation == split_batch_norm_method::batched);
   CHECK(cfg.num_gpus == 0);
   CHECK(cfg.processes() == 1);
 }
@@ -127,6 +129,9 @@ TEST_CASE("every unsupported value is an error naming key, value and origin") {
       {"", {"OUTPUT_DIR", "''"}, "OUTPUT_DIR"},
       {"", {"DIST_BACKEND", "mpi"}, "DIST_BACKEND = mpi: must be nccl or gloo"},
       {"", {"DEVICE", "tpu"}, "DEVICE = tpu: must be auto, cpu or cuda"},
+      {"",
+       {"BN.SUB_BATCH_COMPUTATION", "fused"},
+       "BN.SUB_BATCH_COMPUTATION = fused: must be auto, in_place, regrouped or batched"},
       {"",
        {"DEVICE", "cpu", "TRAIN.CUDA_GRAPHS", "True"},
        "TRAIN.CUDA_GRAPHS = True: needs DEVICE"},
