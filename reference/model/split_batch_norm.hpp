@@ -43,8 +43,9 @@ torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& 
 /// unless one was chosen for every device.
 split_batch_norm_method split_batch_norm_method_for(const torch::Device& device);
 /// Makes every later split_batch_norm call use `method` on every device (nullopt: each device's
-/// default again). For benchmarks that time the computations against each other; not
-/// thread-safe against concurrent forward passes.
+/// default again). For a run's BN.SUB_BATCH_COMPUTATION, set before its first step, and for
+/// benchmarks that time the computations against each other; not thread-safe against concurrent
+/// forward passes.
 void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method);
 
 /// The regrouped computation, whatever the device; exposed so that the CPU's tests check it

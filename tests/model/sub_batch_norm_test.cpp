@@ -248,7 +248,7 @@ TEST_CASE("the batched computation keeps bf16 activations with float statistics"
   }
 }
 
-TEST_CASE("split_batch_norm uses the device's computation unless a benchmark chose one") {
+TEST_CASE("split_batch_norm uses the device's computation unless a run or benchmark chose one") {
   CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::in_place);
   CHECK(split_batch_norm_method_for(torch::Device(torch::kCUDA, 0)) ==
         split_batch_norm_method::regrouped);
