@@ -26,8 +26,8 @@
 # FFMPEG_PREFIX: an FFmpeg prefix to build against when the machine has no FFmpeg of its own.
 # OUT: where the logs, JSON results and the runs' metrics go (default: ./gpu-check).
 # RUNS: where the training runs write their checkpoints (default: /tmp/multigrid-gpu-runs).
-# SUB_BATCH: sub-batch BN's computation in phase 4's runs (BN.SUB_BATCH_COMPUTATION, default
-#   auto: regrouped on CUDA); batched where phase 7 found it the faster.
+# SUB_BATCH: sub-batch BN's computation in phase 4's runs (BN.SUB_BATCH_COMPUTATION; unset: the
+#   device's default); batched where phase 7 found it the faster.
 # PHASES: the phases to run, in this order (default "0 6 1 2 7 3 4 5"). All of them take longer
 # than one ten-minute command: run PHASES="0 6 1 2 7" (sub-batch BN against eager PyTorch, about
 # six minutes), then PHASES="3 4 5" on the same machine, whose build is kept.
@@ -189,7 +189,7 @@ if want 4 && [ -x build-gpu/bin/multigrid-train ]; then
     SOLVER.STEPS '[0,4,6,8]' SOLVER.MAX_EPOCH 10 SOLVER.WARMUP_EPOCHS 0.5
     BN.NUM_BATCHES_PRECISE 2 TRAIN.EVAL_PERIOD 100 TRAIN.CHECKPOINT_PERIOD 100 TEST.ENABLE False
     TRAIN.CUDA_GRAPHS True DATA_LOADER.NUM_WORKERS 14 LOG_PERIOD 50
-    BN.SUB_BATCH_COMPUTATION "${SUB_BATCH:-auto}" --no-resume)
+    ${SUB_BATCH:+BN.SUB_BATCH_COMPUTATION "$SUB_BATCH"} --no-resume)
   for schedule in multigrid standard; do
     flag=True
     [ "$schedule" = standard ] && flag=False

@@ -260,7 +260,8 @@ void check_splits(const torch::Tensor& input, const torch::Tensor& split_running
   }
 }
 
-// Unset: each device's default. Benchmarks set it to time the computations against each other.
+// Unset: each device's default. A run sets it from BN.SUB_BATCH_COMPUTATION; benchmarks set it to
+// time the computations against each other.
 std::optional<split_batch_norm_method> chosen_method;
 
 }  // namespace
@@ -272,6 +273,16 @@ split_batch_norm_method split_batch_norm_method_for(const torch::Device& device)
 
 void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method) {
   chosen_method = method;
+}
+
+scoped_split_batch_norm_method::scoped_split_batch_norm_method(
+    std::optional<split_batch_norm_method> method)
+    : earlier_(chosen_method) {
+  chosen_method = method;
+}
+
+scoped_split_batch_norm_method::~scoped_split_batch_norm_method() {
+  chosen_method = earlier_;
 }
 
 torch::Tensor split_batch_norm(const torch::Tensor& input, const torch::Tensor& weight,

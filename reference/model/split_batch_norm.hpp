@@ -48,6 +48,19 @@ split_batch_norm_method split_batch_norm_method_for(const torch::Device& device)
 /// forward passes.
 void choose_split_batch_norm_method(std::optional<split_batch_norm_method> method);
 
+/// Chooses `method` (as choose_split_batch_norm_method) while it lives and restores the earlier
+/// choice when it goes, so that a run's choice does not outlive the run.
+class scoped_split_batch_norm_method {
+ public:
+  explicit scoped_split_batch_norm_method(std::optional<split_batch_norm_method> method);
+  ~scoped_split_batch_norm_method();
+  scoped_split_batch_norm_method(const scoped_split_batch_norm_method&) = delete;
+  scoped_split_batch_norm_method& operator=(const scoped_split_batch_norm_method&) = delete;
+
+ private:
+  std::optional<split_batch_norm_method> earlier_;
+};
+
 /// The regrouped computation, whatever the device; exposed so that the CPU's tests check it
 /// against the in-place one.
 torch::Tensor split_batch_norm_regrouped(const torch::Tensor& input, const torch::Tensor& weight,

@@ -290,11 +290,13 @@ class training_run {
       reducer_ = std::make_unique<gradient_all_reducer>(group_, parameters);
       sync_groups_ = std::make_unique<batch_norm_sync_groups>(group_);
     }
-    // Process-wide, as the trainer runs one model: every sub-batch BN layer computes this way.
-    choose_split_batch_norm_method(config_.train.sub_batch_computation);
+    // Process-wide, as the trainer runs one model: every sub-batch BN layer computes this way
+    // until the run ends.
+    sub_batch_computation_.emplace(config_.train.sub_batch_computation);
     if (config_.train.sub_batch_computation) {
+      // The computation in effect, as the layers will see it.
       say(keys::bn_sub_batch_computation.name() + " " +
-          split_batch_norm_method_name(*config_.train.sub_batch_computation));
+          split_batch_norm_method_name(split_batch_norm_method_for(device_)));
     }
     step_ = std::make_unique<training_step>(model_, *optimizer_, reducer_.get(), device_);
     if (config_.train.train.cuda_graphs) {
@@ -821,6 +823,8 @@ class training_run {
   std::unique_ptr<checkpoint_directory> checkpoints_;
   std::unique_ptr<gradient_all_reducer> reducer_;
   std::unique_ptr<batch_norm_sync_groups> sync_groups_;
+  // Before the step and its graphs, which compute with it, so that it goes after them.
+  std::optional<scoped_split_batch_norm_method> sub_batch_computation_;
   std::unique_ptr<training_step> step_;
   std::unique_ptr<graphed_training_step> graphed_;
   std::unique_ptr<clip_loader> loader_;

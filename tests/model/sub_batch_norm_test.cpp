@@ -284,6 +284,21 @@ TEST_CASE("split_batch_norm uses the device's computation unless a run or benchm
   CHECK(regrouped_name.find("SplitBatchNormFunction") == std::string::npos);
 }
 
+TEST_CASE("a scoped choice of computation holds while it lives and gives the earlier one back") {
+  choose_split_batch_norm_method(split_batch_norm_method::regrouped);
+  {
+    const scoped_split_batch_norm_method batched(split_batch_norm_method::batched);
+    CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::batched);
+    {
+      const scoped_split_batch_norm_method device_default(std::nullopt);
+      CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::in_place);
+    }
+    CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::batched);
+  }
+  CHECK(split_batch_norm_method_for(torch::kCPU) == split_batch_norm_method::regrouped);
+  choose_split_batch_norm_method(std::nullopt);
+}
+
 TEST_CASE("every computation takes an input of any strides") {
   torch::manual_seed(17);
   const auto input = torch::randn({8, channels, 2, 3, 6}).narrow(4, 1, 3);  // neither layout
