@@ -16,14 +16,17 @@ cuda_kernels::element_type element_type_of(const torch::Tensor& x) {
   }
 }
 
+bool kernels_take(torch::ScalarType type) {
+  return type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf;
+}
+
 // The kernels index x as a (splits * rows, C) matrix: a channels-last-3d tensor without gaps.
 cuda_kernels::split_layout layout_of(const torch::Tensor& x, std::int64_t splits) {
-  const auto type = x.scalar_type();
   TORCH_CHECK(x.dim() == 5 && x.is_contiguous(at::MemoryFormat::ChannelsLast3d) &&
-                  (type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf),
+                  kernels_take(x.scalar_type()),
               "sub-batch BN's kernels: expected a channels-last-3d tensor of float, bf16 or half, "
               "got ",
-              x.sizes(), " ", type, " with strides ", x.strides());
+              x.sizes(), " ", x.scalar_type(), " with strides ", x.strides());
   TORCH_CHECK(x.numel() > 0, "sub-batch BN's kernels: an empty batch");
   TORCH_CHECK(splits >= 1 && splits <= 65535 && x.size(0) % splits == 0,
               "sub-batch BN's kernels: ", splits, " splits of a batch of ", x.size(0));
@@ -57,10 +60,8 @@ float* floats(const torch::Tensor& t) {
 bool kernels_apply(const torch::Tensor& x, at::MemoryFormat format, const torch::Tensor& weight,
                    const torch::Tensor& bias, const torch::Tensor& running_mean,
                    const torch::Tensor& running_var) {
-  const auto type = x.scalar_type();
   const auto channels = x.size(1);
-  return format == at::MemoryFormat::ChannelsLast3d &&
-         (type == torch::kFloat || type == torch::kBFloat16 || type == torch::kHalf) &&
+  return format == at::MemoryFormat::ChannelsLast3d && kernels_take(x.scalar_type()) &&
          x.numel() > 0 && float_values(weight, channels, x.device()) &&
          float_values(bias, channels, x.device()) &&
          float_values(running_mean, running_mean.numel(), x.device()) &&
